@@ -9,6 +9,8 @@ RASA := $(BIN)/rasa
 INSTALLED := $(VENV)/.installed
 SPACY_PIPELINE := models/spacy_pipeline
 MODEL := models/assistant.tar.gz
+WEBCHAT_NPM := webchat/node_modules/.installed
+WEBCHAT_BUILT := webchat/public/widget.js webchat/public/widget.css webchat/public/socket.io.min.js
 
 # Patient data never leaves the clinic's machines: no Rasa telemetry or error
 # reports, from any command run here.
@@ -17,12 +19,19 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
+# Slack and Telegram (credentials.yml) are off unless these are set, in the
+# environment or in `.env` (which `make run` reads). Rasa refuses to start when one
+# is missing altogether, so each defaults to empty (= channel off).
+CHANNEL_VARIABLES := SLACK_BOT_TOKEN SLACK_SIGNING_SECRET SLACK_API_URL TELEGRAM_TOKEN \
+	TELEGRAM_BOT_NAME TELEGRAM_WEBHOOK_URL TELEGRAM_SECRET_TOKEN TELEGRAM_API_URL
+$(foreach variable,$(CHANNEL_VARIABLES),$(eval export $(variable) ?=))
+
 KB_FILES := $(wildcard data/knowledge_base/*)
 TRAINING_DATA := $(shell find data -name '*.yml' -not -path 'data/knowledge_base/*')
 PIPELINE_CODE := scripts/build_spacy_pipeline.py components/procedure_patterns.py \
 	actions/knowledge_base.py actions/document_parser.py
 
-.PHONY: help install train run shell test validate nlu-report lock clean
+.PHONY: help install train run shell test validate nlu-report bench-nlu kb-report report lock clean
 
 help:
 	@echo "make run        install, train, start the assistant (REST on :5005, actions on :5055)"
@@ -30,9 +39,12 @@ help:
 	@echo "make test       install, train and run every test"
 	@echo "make train      rebuild the spaCy pipeline and the model if data or config changed"
 	@echo "make nlu-report NLU evaluation on the held-out set (results/nlu)"
-	@echo "make install    create $(VENV) with the pinned dependencies"
+	@echo "make bench-nlu  answer quality on the held-out sets, against a plain BM25 baseline"
+	@echo "make kb-report  reading grade of every section of the knowledge base"
+	@echo "make report     questions the assistant could not answer, and feedback"
+	@echo "make install    create $(VENV) with the pinned dependencies, build the chat widget, install chromium"
 
-install: $(INSTALLED)
+install: $(INSTALLED) system-packages $(WEBCHAT_BUILT)
 
 $(INSTALLED): requirements.txt
 	@set -e; if [ ! -x $(PY) ]; then \
@@ -43,6 +55,23 @@ $(INSTALLED): requirements.txt
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
+# Debian packages (chromium for the widget tests): installs only what is missing.
+.PHONY: system-packages
+system-packages:
+	@scripts/install-system-packages
+
+# The web chat widget: `npm ci` when the lock file changes, then the files served
+# from webchat/public/ next to index.html (copies, gitignored).
+$(WEBCHAT_NPM): webchat/package.json webchat/package-lock.json
+	cd webchat && npm ci --no-audit --no-fund
+	touch $@
+
+webchat/public/socket.io.min.js: $(WEBCHAT_NPM)
+	cp webchat/node_modules/socket.io-client/dist/socket.io.min.js $@
+
+webchat/public/%: webchat/src/%
+	cp $< $@
+
 train: $(MODEL)
 
 $(SPACY_PIPELINE)/meta.json: $(KB_FILES) $(PIPELINE_CODE) | $(INSTALLED)
@@ -50,23 +79,28 @@ $(SPACY_PIPELINE)/meta.json: $(KB_FILES) $(PIPELINE_CODE) | $(INSTALLED)
 
 # The spaCy pipeline is loaded from its path at run time; the model only needs
 # retraining when training data, config or domain change.
-$(MODEL): config.yml domain.yml $(TRAINING_DATA) components/procedure_entity_extractor.py \
+$(MODEL): config.yml domain.yml $(TRAINING_DATA) $(wildcard components/*.py) \
 		$(SPACY_PIPELINE)/meta.json | $(INSTALLED)
 	$(RASA) train --fixed-model-name assistant --out models
 	touch $@
 
-run: train
+run: install train
 	$(BIN)/honcho --procfile Procfile start
 
-shell: train
-	@$(BIN)/rasa run actions --port 5055 >/tmp/spine-assistant-actions.log 2>&1 & \
+# Ports and endpoints can be changed (the shell test runs it beside a running assistant).
+ACTIONS_PORT ?= 5055
+RASA_PORT ?= 5005
+ENDPOINTS ?= endpoints.yml
+
+shell: install train
+	@$(RASA) run actions --port $(ACTIONS_PORT) >/dev/null 2>&1 & \
 	actions=$$!; trap 'kill $$actions 2>/dev/null' EXIT; \
-	$(RASA) shell --model $(MODEL) --endpoints endpoints.yml
+	$(RASA) shell --model $(MODEL) --endpoints $(ENDPOINTS) --port $(RASA_PORT)
 
 validate: $(INSTALLED)
 	$(RASA) data validate --fail-on-warnings
 
-test: train validate
+test: install train validate
 	$(BIN)/pytest tests
 	$(RASA) test core --model $(MODEL) --stories tests/test_stories.yml \
 		--fail-on-prediction-errors --out results/core
@@ -75,6 +109,15 @@ nlu-report: train
 	$(RASA) test nlu --model $(MODEL) --nlu tests/heldout/nlu.yml --out results/nlu
 	@$(PY) -c "import json; r=json.load(open('results/nlu/intent_report.json')); \
 		print('held-out intent accuracy %.3f, macro F1 %.3f' % (r['accuracy'], r['macro avg']['f1-score']))"
+
+bench-nlu: train
+	$(PY) -m bench.nlu
+
+kb-report: $(INSTALLED)
+	$(PY) -m scripts.kb_report
+
+report: $(INSTALLED)
+	$(PY) -m scripts.content_report
 
 lock:
 	rm -rf /tmp/spine-assistant-lock && "$$(scripts/find-python310)" -m venv /tmp/spine-assistant-lock

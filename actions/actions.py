@@ -2,36 +2,49 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import knowledge_base
-from actions.answers import section_answer, section_titles
+from actions import feedback, knowledge_base, retrieval
+from actions.answers import (
+    FEEDBACK_BUTTONS,
+    MORE_BUTTON,
+    SECTION_INTENT_PREFIX,
+    answer_text,
+    matched_lines,
+    payload,
+    procedure_buttons,
+    section_buttons,
+    section_lines,
+    section_title,
+    split_short,
+)
 from actions.knowledge_base import KnowledgeBase, Procedure
+from actions.retrieval import Match, NotInDocument
 
-SECTION_INTENT_PREFIX = "ask_"
 OVERVIEW = "summary"  # what "tell me about X" shows first
+# "How long?" right after one of these sections asks about it, not the procedure's duration.
+ELLIPTICAL_DURATION_SECTIONS = {"recovery", "preparation"}
+ELLIPTICAL_MAX_WORDS = 4
 
 
-def payload(intent: str, procedure: Procedure) -> str:
-    return f"/{intent}{json.dumps({'procedure': procedure.code})}"
+def typed_text(tracker: Tracker) -> str:
+    """The patient's own words ("" for a button press, whose text is a payload)."""
+    text = tracker.latest_message.get("text") or ""
+    return "" if text.startswith("/") else text
 
 
-def procedure_buttons(kb: KnowledgeBase, intent: str) -> list[dict[str, str]]:
+def intent_of(tracker: Tracker) -> str:
+    return (tracker.latest_message.get("intent") or {}).get("name") or ""
+
+
+def entity_values(tracker: Tracker, entity: str) -> list[str]:
     return [
-        {"title": p.name[0].upper() + p.name[1:], "payload": payload(intent, p)}
-        for p in kb.procedures
-    ]
-
-
-def section_buttons(kb: KnowledgeBase, procedure: Procedure, exclude: str = "") -> list[dict[str, str]]:
-    return [
-        {"title": title, "payload": payload(f"{SECTION_INTENT_PREFIX}{key}", procedure)}
-        for key, title in section_titles(kb, procedure, exclude)
+        e.get("value") for e in tracker.latest_message.get("entities") or []
+        if e.get("entity") == entity and isinstance(e.get("value"), str)
     ]
 
 
@@ -41,54 +54,105 @@ def procedures_in_message(kb: KnowledgeBase, tracker: Tracker) -> list[Procedure
     Unknown values (say, typed by hand as "/ask_risks{"procedure": "x"}") are ignored.
     """
     found: list[Procedure] = []
-    for entity in tracker.latest_message.get("entities") or []:
-        procedure = kb.get(entity.get("value")) if entity.get("entity") == "procedure" else None
+    for value in entity_values(tracker, "procedure"):
+        procedure = kb.get(value)
         if procedure and procedure not in found:
             found.append(procedure)
     return found
 
 
 def mentions_code(tracker: Tracker, procedure: Procedure) -> bool:
-    """Whether the patient typed one of the procedure's codes (a button payload does not count)."""
-    text = tracker.latest_message.get("text") or ""
-    return not text.startswith("/") and any(code in text for code in procedure.codes)
+    return any(code in typed_text(tracker) for code in procedure.codes)
+
+
+def say_cannot_answer(dispatcher: CollectingDispatcher, kb: KnowledgeBase, tracker: Tracker, kind: str) -> None:
+    """Out of scope, not understood, or about a topic without a document: say so,
+    offer what the assistant knows, and record the question for the content team."""
+    other_topics = entity_values(tracker, "other_topic")
+    buttons = procedure_buttons(kb, "about_procedure")
+    if other_topics:
+        dispatcher.utter_message(response="utter_other_topic", topic=other_topics[0], buttons=buttons)
+    else:
+        response = "utter_out_of_scope" if kind == "out_of_scope" else "utter_default"
+        dispatcher.utter_message(response=response, buttons=buttons)
+    feedback.record(kind, intent_of(tracker), None, None, typed_text(tracker))
 
 
 class ActionIntroduce(Action):
     """Greeting and help: what the assistant is for and what it knows."""
 
+    response = "utter_introduction"
+
     def name(self) -> str:
         return "action_introduce"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
-        kb = knowledge_base.default()
         dispatcher.utter_message(
-            response="utter_introduction",
-            buttons=procedure_buttons(kb, "about_procedure"),
+            response=self.response, buttons=procedure_buttons(knowledge_base.default(), "about_procedure")
         )
         return []
 
 
-class ActionListProcedures(Action):
+class ActionListProcedures(ActionIntroduce):
+    response = "utter_procedure_list"
+
     def name(self) -> str:
         return "action_list_procedures"
 
+
+class ActionCannotAnswer(Action):
+    """Out of scope or not understood: say so, offer what the assistant knows, record it."""
+
+    def name(self) -> str:
+        return "action_cannot_answer"
+
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
         kb = knowledge_base.default()
-        dispatcher.utter_message(
-            response="utter_procedure_list",
-            buttons=procedure_buttons(kb, "about_procedure"),
-        )
+        intent = intent_of(tracker)
+        if intent == "nlu_fallback" and procedures_in_message(kb, tracker):
+            # Unsure what is asked, but it names one of our procedures ("its the
+            # sedation for spine imaging"): the pending question, or an overview.
+            return await ActionAnswerSection().run(dispatcher, tracker, domain)
+        say_cannot_answer(dispatcher, kb, tracker, "out_of_scope" if intent == "out_of_scope" else "fallback")
         return []
 
 
+class ActionRecordFeedback(Action):
+    """"This helped" / "This didn't help" on the last answer."""
+
+    def name(self) -> str:
+        return "action_record_feedback"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
+        helpful = intent_of(tracker) == "feedback_helpful"
+        question, intent = self._question_answered(tracker)
+        feedback.record(
+            "helpful" if helpful else "unhelpful", intent,
+            tracker.get_slot("procedure"), tracker.get_slot("section"), question,
+        )
+        dispatcher.utter_message(response="utter_feedback_thanks" if helpful else "utter_feedback_sorry")
+        return []
+
+    @staticmethod
+    def _question_answered(tracker: Tracker) -> tuple[str | None, str | None]:
+        """The patient's question before this feedback (skipping the feedback itself)."""
+        users = [e for e in tracker.events if e.get("event") == "user"]
+        for event in reversed(users[:-1]):
+            intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+            if not str(intent).startswith("feedback_"):
+                return event.get("text"), intent
+        return None, None
+
+
 class ActionAnswerSection(Action):
-    """Answers a section of a procedure document.
+    """Answers from a procedure document.
 
     The section comes from the intent (ask_<section>); for "what about <procedure>?"
     it is the one the conversation is on. The procedure is the one named in the
     message, else the one the conversation is about; if neither, the patient is
-    asked which, and their choice answers the pending question.
+    asked which, and their choice answers the pending question. A pointed
+    question gets the bullet(s) that answer it first; a long section comes in
+    parts, with "Tell me more".
     """
 
     def name(self) -> str:
@@ -96,66 +160,120 @@ class ActionAnswerSection(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
         kb = knowledge_base.default()
-        intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
-        section_key = self._section_key(kb, intent, tracker)
-        procedures = procedures_in_message(kb, tracker)
-        if not procedures:
-            current = kb.get(tracker.get_slot("procedure"))
-            procedures = [current] if current else []
+        intent = intent_of(tracker)
+        named = procedures_in_message(kb, tracker)
+        if intent == "tell_me_more" and not named:
+            return self._more(dispatcher, kb, tracker)
 
+        other_topics = entity_values(tracker, "other_topic")
+        # "Is a steroid injection an alternative?" is about our procedure's alternatives.
+        if not named and other_topics and intent != "ask_alternatives":
+            say_cannot_answer(dispatcher, kb, tracker, "other_topic")
+            return []
+
+        section_key = self._section_key(kb, intent, tracker, named)
+        procedures = named or [p for p in [kb.get(tracker.get_slot("procedure"))] if p]
         if not procedures:
             dispatcher.utter_message(
                 response="utter_ask_which_procedure",
-                section=self._title(kb, section_key or OVERVIEW).lower(),
+                section=section_title(kb, section_key or OVERVIEW).lower(),
                 buttons=procedure_buttons(kb, "switch_procedure"),
             )
             return [SlotSet("section", section_key or OVERVIEW), SlotSet("awaiting_procedure", True)]
 
+        more = None
         for procedure in procedures:
-            self._answer(dispatcher, kb, tracker, procedure, section_key)
+            more = self._answer(dispatcher, kb, tracker, procedure, section_key, single=len(procedures) == 1)
         return [
             SlotSet("procedure", procedures[0].code),
             SlotSet("section", section_key or OVERVIEW),
             SlotSet("awaiting_procedure", False),
+            SlotSet("more_to_show", more if len(procedures) == 1 else None),
         ]
 
     @staticmethod
-    def _section_key(kb: KnowledgeBase, intent: str, tracker: Tracker) -> str | None:
+    def _section_key(kb: KnowledgeBase, intent: str, tracker: Tracker, named: list) -> str | None:
         """The section asked for; None means an overview of the procedure."""
+        current = tracker.get_slot("section")
         if intent.startswith(SECTION_INTENT_PREFIX):
             key = intent[len(SECTION_INTENT_PREFIX):]
+            short = len(typed_text(tracker).split()) <= ELLIPTICAL_MAX_WORDS
+            if key == "duration" and not named and short and current in ELLIPTICAL_DURATION_SECTIONS:
+                return current
             return key if kb.section_spec(key) else OVERVIEW
         if intent == "switch_procedure" or tracker.get_slot("awaiting_procedure"):
-            return tracker.get_slot("section") or OVERVIEW
+            return current or OVERVIEW
         return None
 
-    @staticmethod
-    def _title(kb: KnowledgeBase, key: str) -> str:
-        spec = kb.section_spec(key)
-        return spec.title if spec else key
-
     def _answer(
-        self,
-        dispatcher: CollectingDispatcher,
-        kb: KnowledgeBase,
-        tracker: Tracker,
-        procedure: Procedure,
-        section_key: str | None,
-    ) -> None:
+        self, dispatcher: CollectingDispatcher, kb: KnowledgeBase, tracker: Tracker,
+        procedure: Procedure, section_key: str | None, single: bool,
+    ) -> str | None:
+        """Sends one answer; returns what "tell me more" would show next, if anything."""
         key = section_key or OVERVIEW
+        question = typed_text(tracker)
+        if question and single:
+            found = retrieval.default().search(question, procedure, key)
+            if isinstance(found, NotInDocument):
+                feedback.record("not_in_document", intent_of(tracker), procedure.code, key, question)
+                # Then what the document says on the section asked about, unless the
+                # topic is one no document covers (costs, parking...).
+                show_section = found.in_any_document and section_key and procedure.section(key)
+                dispatcher.utter_message(
+                    response="utter_not_in_document", procedure=procedure.label, topic=found.topic,
+                    buttons=[] if show_section else procedure_buttons(kb, "about_procedure"),
+                )
+                if not show_section:
+                    return None
+            elif isinstance(found, Match):
+                heading, lines = matched_lines(kb, found.passages)
+                dispatcher.utter_message(
+                    text=answer_text(procedure, heading, lines),
+                    buttons=self._section_button(kb, procedure, found.section_key) + FEEDBACK_BUTTONS,
+                )
+                return None
+
         section = procedure.section(key)
         if section is None:
             dispatcher.utter_message(
-                response="utter_section_not_covered",
-                procedure=procedure.label,
-                section=self._title(kb, key).lower(),
-                buttons=section_buttons(kb, procedure),
+                response="utter_section_not_covered", procedure=procedure.label,
+                section=section_title(kb, key).lower(), buttons=section_buttons(kb, procedure),
             )
-            return
+            feedback.record("section_not_covered", intent_of(tracker), procedure.code, key, question)
+            return None
+
         with_note = mentions_code(tracker, procedure) or (
             key == OVERVIEW and procedure.meta.code_status != "current"
         )
-        text = section_answer(kb, procedure, section, with_note)
-        # An overview also offers the rest of the document.
-        buttons = section_buttons(kb, procedure, exclude=key) if section_key is None else []
-        dispatcher.utter_message(text=text, buttons=buttons)
+        note = procedure.meta.code_note if with_note else None
+        shown, rest = split_short(section_lines(section.blocks))
+        if section_key is None:  # an overview also offers the rest of the document
+            buttons = section_buttons(kb, procedure, exclude=key)
+        else:
+            buttons = ([MORE_BUTTON] if rest else []) + FEEDBACK_BUTTONS
+        dispatcher.utter_message(text=answer_text(procedure, section_title(kb, key), shown, note), buttons=buttons)
+        return "rest" if rest else None
+
+    @staticmethod
+    def _section_button(kb: KnowledgeBase, procedure: Procedure, key: str) -> list[dict[str, Any]]:
+        if not procedure.section(key):
+            return []
+        title = f"Show everything: {section_title(kb, key).lower()}"
+        return [{"title": title, "payload": payload(f"{SECTION_INTENT_PREFIX}{key}", procedure)}]
+
+    def _more(self, dispatcher: CollectingDispatcher, kb: KnowledgeBase, tracker: Tracker) -> list[EventType]:
+        """The rest of the section the last answer showed in part."""
+        procedure = kb.get(tracker.get_slot("procedure"))
+        key = tracker.get_slot("section")
+        section = procedure.section(key) if procedure and key else None
+        if section is None:
+            dispatcher.utter_message(response="utter_ask_which_procedure", section="what it is",
+                                     buttons=procedure_buttons(kb, "switch_procedure"))
+            return [SlotSet("section", OVERVIEW), SlotSet("awaiting_procedure", True)]
+        if tracker.get_slot("more_to_show") != "rest":
+            dispatcher.utter_message(response="utter_nothing_more", buttons=section_buttons(kb, procedure, exclude=key))
+            return []
+        _, rest = split_short(section_lines(section.blocks))
+        heading = f"{section_title(kb, key)} (continued)"
+        dispatcher.utter_message(text=answer_text(procedure, heading, rest), buttons=FEEDBACK_BUTTONS)
+        return [SlotSet("more_to_show", None)]

@@ -25,6 +25,7 @@ from actions.document_parser import (
 DEFAULT_DIRECTORY = Path(__file__).resolve().parent.parent / "data" / "knowledge_base"
 METADATA_FILE = "procedures.yml"
 FORMAT_FILE = "document_format.yml"
+OTHER_TOPICS_FILE = "other_topics.yml"
 
 
 class KnowledgeBaseError(ValueError):
@@ -82,9 +83,12 @@ class Procedure:
 
 
 class KnowledgeBase:
-    def __init__(self, procedures: list[Procedure], fmt: DocumentFormat):
+    def __init__(
+        self, procedures: list[Procedure], fmt: DocumentFormat, other_topics: list[str] = ()
+    ):
         self.procedures = procedures
         self.format = fmt
+        self.other_topics = list(other_topics)  # names of what it does not cover
         self._by_code = {p.code.lstrip("+"): p for p in procedures}
 
     @property
@@ -154,13 +158,14 @@ def load(directory: Path | str = DEFAULT_DIRECTORY) -> KnowledgeBase:
             raise KnowledgeBaseError(str(error)) from None
     if not procedures:
         raise KnowledgeBaseError(f"{metadata_path}: no procedures listed")
-    _check_names_unique(procedures, metadata_path)
-    return KnowledgeBase(procedures, fmt)
+    other_topics = [str(t) for t in _read_yaml(directory / OTHER_TOPICS_FILE).get("other_topics") or []]
+    _check_names_unique(procedures, other_topics, metadata_path)
+    return KnowledgeBase(procedures, fmt, other_topics)
 
 
-def _check_names_unique(procedures: list[Procedure], path: Path) -> None:
-    """A name or code shared by two procedures would make answers ambiguous."""
-    owner: dict[str, str] = {}
+def _check_names_unique(procedures: list[Procedure], other_topics: list[str], path: Path) -> None:
+    """A name shared by two procedures (or a procedure and an uncovered topic) is ambiguous."""
+    owner = {topic.casefold(): OTHER_TOPICS_FILE for topic in other_topics}
     for procedure in procedures:
         for name in (*procedure.names, *procedure.meta.abbreviations, *procedure.codes):
             key = name.casefold()

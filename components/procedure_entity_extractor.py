@@ -3,7 +3,8 @@
 The project's spaCy pipeline (scripts/build_spacy_pipeline.py) has an entity
 ruler whose patterns carry the CPT code as their id. Rasa's SpacyEntityExtractor
 reports the matched text; this one reports the code, so "discogram", "diskogram"
-and "62290" all reach the actions as "62290".
+and "62290" all reach the actions as "62290". Topics the knowledge base does
+not cover come as `other_topic`, with the matched words as value.
 """
 
 from typing import Any, Dict, List, Text
@@ -18,7 +19,7 @@ from rasa.nlu.extractors.spacy_entity_extractor import SpacyEntityExtractor
 class ProcedureEntityExtractor(SpacyEntityExtractor):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {"dimensions": ["procedure"]}
+        return {"dimensions": ["procedure", "other_topic"]}
 
     @staticmethod
     def _extract_entities(doc: Any) -> List[Dict[Text, Any]]:

@@ -7,22 +7,42 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.actions import ActionAnswerSection, ActionIntroduce, ActionListProcedures
-from actions.answers import CARE_TEAM_REMINDER
+from actions import feedback
+from actions.actions import (
+    ActionAnswerSection,
+    ActionCannotAnswer,
+    ActionIntroduce,
+    ActionListProcedures,
+    ActionRecordFeedback,
+)
+from actions.answers import CARE_TEAM_REMINDER, FEEDBACK_BUTTONS, MORE_BUTTON
 
 ALL_CODES = ["62287", "01935", "62290", "+22870", "62264"]
 
 
-def tracker(intent, text="", entities=(), **slots):
+@pytest.fixture(autouse=True)
+def feedback_db(tmp_path, monkeypatch):
+    monkeypatch.setenv("FEEDBACK_DB", str(tmp_path / "feedback.db"))
+    return tmp_path / "feedback.db"
+
+
+def recorded(path):
+    import sqlite3
+
+    return sqlite3.connect(path).execute("SELECT kind, intent, procedure, section, question FROM feedback").fetchall()
+
+
+def tracker(intent, text="", entities=(), events=(), other_topics=(), **slots):
     return Tracker(
         sender_id="patient",
-        slots={"procedure": None, "section": None, "awaiting_procedure": None, **slots},
+        slots={"procedure": None, "section": None, "awaiting_procedure": None, "more_to_show": None, **slots},
         latest_message={
             "text": text,
             "intent": {"name": intent, "confidence": 0.99},
-            "entities": [{"entity": "procedure", "value": v} for v in entities],
+            "entities": [{"entity": "procedure", "value": v} for v in entities]
+            + [{"entity": "other_topic", "value": v} for v in other_topics],
         },
-        events=[],
+        events=list(events),
         paused=False,
         followup_action=None,
         active_loop={},
@@ -47,7 +67,7 @@ def test_answers_the_section_of_the_named_procedure():
     assert text.startswith("Lumbar discography (discogram), CPT 62290 — Risks and complications:")
     assert "• Infection at the injection site.\n• Bleeding or hematoma." in text
     assert text.endswith(CARE_TEAM_REMINDER)
-    assert messages[0]["buttons"] == []
+    assert messages[0]["buttons"] == FEEDBACK_BUTTONS
     assert SlotSet("procedure", "62290") in events and SlotSet("section", "risks") in events
 
 
@@ -119,7 +139,86 @@ def test_unknown_procedure_values_are_ignored():
 def test_numbered_steps_and_lead_ins_stay_readable():
     messages, _ = run(ActionAnswerSection(), tracker("ask_procedure_steps", "", ["62264"]))
     assert "\n1. Prepping and Anesthesia: The patient is positioned" in messages[0]["text"]
-    assert "\n2. Radiologic Guidance: Using fluoroscopy" in messages[0]["text"]
+
+
+def test_a_long_section_comes_in_parts():
+    first, events = run(ActionAnswerSection(), tracker("ask_procedure_steps", "how is it done", ["62287"]))
+    assert "\n1. The patient is positioned properly" in first[0]["text"]
+    assert "8. The needle is removed" not in first[0]["text"]
+    assert first[0]["buttons"][0] == MORE_BUTTON
+    assert SlotSet("more_to_show", "rest") in events
+    more, events = run(ActionAnswerSection(), tracker(
+        "tell_me_more", "tell me more", procedure="62287", section="procedure_steps", more_to_show="rest"))
+    assert more[0]["text"].startswith(
+        "Percutaneous disc decompression (nucleoplasty), CPT 62287 — What happens during the procedure (continued):")
+    assert "\n8. The needle is removed, and the insertion site is bandaged." in more[0]["text"]
+    assert "1. The patient is positioned" not in more[0]["text"]
+    assert SlotSet("more_to_show", None) in events
+    done, _ = run(ActionAnswerSection(), tracker("tell_me_more", "more", procedure="62287", section="procedure_steps"))
+    assert done[0]["response"] == "utter_nothing_more"
+
+
+def test_a_pointed_question_gets_the_bullet_and_the_whole_section_on_request():
+    messages, _ = run(ActionAnswerSection(), tracker("ask_recovery", "can I drive home after a discogram?", ["62290"]))
+    assert messages[0]["text"].split("\n")[:2] == [
+        "Lumbar discography (discogram), CPT 62290 — How to prepare:",
+        "• Arranging for transportation home after the procedure, as driving is not advisable.",
+    ]
+    assert messages[0]["buttons"][0] == {
+        "title": "Show everything: how to prepare", "payload": '/ask_preparation{"procedure": "62290"}'}
+
+
+def test_what_the_document_does_not_say_is_said(feedback_db):
+    messages, _ = run(ActionAnswerSection(), tracker("ask_recovery", "can I shower after the racz procedure?", ["62264"]))
+    assert messages[0]["response"] == "utter_not_in_document"
+    assert messages[0]["topic"] == "showering and bathing"
+    # ...then what the document does say about recovery.
+    assert messages[1]["text"].startswith("Epidural adhesiolysis (Racz procedure), CPT 62264 — Recovery:")
+    assert recorded(feedback_db) == [("not_in_document", "ask_recovery", "62264", "recovery",
+                                      "can I shower after the racz procedure?")]
+
+
+def test_how_long_right_after_recovery_means_recovery():
+    messages, _ = run(ActionAnswerSection(), tracker("ask_duration", "how long?", procedure="62264", section="recovery"))
+    assert "CPT 62264 — Recovery:" in messages[0]["text"]
+    other, _ = run(ActionAnswerSection(), tracker("ask_duration", "how long?", procedure="62264", section="risks"))
+    assert "CPT 62264 — How long it takes:" in other[0]["text"]
+
+
+def test_an_uncovered_topic_is_never_answered_with_the_current_procedure(feedback_db):
+    messages, events = run(ActionAnswerSection(), tracker(
+        "ask_risks", "what are the risks of spinal fusion?", other_topics=["spinal fusion"], procedure="62290"))
+    assert messages[0]["response"] == "utter_other_topic"
+    assert messages[0]["topic"] == "spinal fusion"
+    assert payload_codes(messages[0]) == ALL_CODES
+    assert events == []
+    assert recorded(feedback_db)[0][0] == "other_topic"
+    # Named as an alternative to our procedure, it is a question about our procedure.
+    alternatives, _ = run(ActionAnswerSection(), tracker(
+        "ask_alternatives", "is spinal fusion an alternative?", other_topics=["spinal fusion"], procedure="+22870"))
+    assert "• More invasive surgeries: Spinal fusion or decompression surgeries." in alternatives[0]["text"]
+    assert alternatives[0]["text"].startswith("Interspinous spacer, second level (lumbar), CPT +22870")
+
+
+@pytest.mark.parametrize("intent, response, kind", [("out_of_scope", "utter_out_of_scope", "out_of_scope"),
+                                                     ("nlu_fallback", "utter_default", "fallback")])
+def test_what_cannot_be_answered_is_said_and_recorded(feedback_db, intent, response, kind):
+    messages, _ = run(ActionCannotAnswer(), tracker(intent, "how much does it cost? call me at 555-123-4567"))
+    assert messages[0]["response"] == response
+    assert payload_codes(messages[0]) == ALL_CODES
+    assert recorded(feedback_db) == [(kind, intent, None, None, "how much does it cost? call me at [number]")]
+
+
+def test_unhelpful_feedback_records_the_question_it_was_about(feedback_db):
+    events = [
+        {"event": "user", "text": "can i drive after", "parse_data": {"intent": {"name": "ask_recovery"}}},
+        {"event": "bot", "text": "..."},
+        {"event": "user", "text": "/feedback_unhelpful", "parse_data": {"intent": {"name": "feedback_unhelpful"}}},
+    ]
+    messages, _ = run(ActionRecordFeedback(), tracker(
+        "feedback_unhelpful", "/feedback_unhelpful", events=events, procedure="62290", section="recovery"))
+    assert messages[0]["response"] == "utter_feedback_sorry"
+    assert recorded(feedback_db) == [("unhelpful", "ask_recovery", "62290", "recovery", "can i drive after")]
 
 
 def test_the_deleted_code_is_explained_when_asked_about_or_introduced():

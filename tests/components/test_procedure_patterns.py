@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from actions import knowledge_base
-from components.procedure_patterns import one_typo_variants
+from components.typos import one_typo_variants
 from scripts.build_spacy_pipeline import build
 
 
@@ -40,6 +40,7 @@ def codes(nlp, text):
         ("my bill says 22870", [("22870", "+22870")]),
         ("what replaced 01935? is it 01938", [("01935", "01935"), ("01938", "01935")]),
         ("the interspinus spacer", [("interspinus spacer", "+22870")]),
+        ("and for the spacer?", [("spacer", "+22870")]),
         ("compare discography and nucleoplasty recovery", [("discography", "62290"), ("nucleoplasty", "62287")]),
     ],
 )
@@ -50,7 +51,7 @@ def test_procedure_names_become_cpt_codes(nlp, text, expected):
 @pytest.mark.parametrize(
     "text",
     [
-        "I race my car", "the disco was fun", "do I need anesthesia", "what is a spacer",
+        "I race my car", "the disco was fun", "do I need anesthesia", "a spaced out feeling",
         "will there be scar tissue", "spine procedure", "is it an injection", "12345",
         "what about the epidural", "my disc is herniated",
     ],

@@ -1,0 +1,53 @@
+"""spaCy's English lemma lookup table (spacy-lookups-data), without loading spaCy.
+
+The action server uses it to lemmatise questions and documents for retrieval;
+importing spaCy itself would pull in TensorFlow (4 s and 450 MB per process).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import spacy_lookups_data
+
+DATA = Path(spacy_lookups_data.__file__).parent / "data"
+TABLE = DATA / "en_lemma_lookup.json.gz"
+WORD_PROBABILITIES = DATA / "en_lexeme_prob.json.gz"
+MIN_LOG_PROBABILITY = -15.5
+WORD = re.compile(r"[a-z0-9]+")
+
+
+@lru_cache(maxsize=1)
+def _table() -> dict[str, str]:
+    return json.loads(gzip.decompress(TABLE.read_bytes()))
+
+
+@lru_cache(maxsize=1)
+def english_words() -> frozenset[str]:
+    """Words common enough in English to be real words, not typos.
+
+    From spaCy's word probabilities (log, from a large web corpus): typos such as
+    "canidate" or "docter" are in it too, but far rarer than real words.
+    """
+    probabilities = json.loads(gzip.decompress(WORD_PROBABILITIES.read_bytes()))
+    return frozenset(w for w, p in probabilities.items() if p > MIN_LOG_PROBABILITY)
+
+
+def lemma(word: str) -> str:
+    """Followed to a fixed point: the table maps "thinners" to "thinner" and "thinner" to "thin"."""
+    table = _table()
+    for _ in range(3):
+        word, previous = table.get(word, word), word
+        if word == previous:
+            break
+    return word
+
+
+def lemmas(text: str) -> list[str]:
+    """Lowercased word lemmas; apostrophes dropped ("can't" -> "cant")."""
+    text = re.sub(r"['’‘`]", "", text.lower())
+    return [lemma(w) for w in WORD.findall(text)]

@@ -1,0 +1,173 @@
+"""Finds the bullet(s) of a procedure document that answer a pointed question.
+
+"Can I drive home after a discogram?" is answered by one bullet of the
+discogram's preparation section. Questions are matched to the documents' list
+items and paragraphs by BM25 over spaCy lemmas, helped by question topics
+(data/knowledge_base/question_topics.yml) that map patients' words to the
+documents' words. When a question is about a topic the document never
+mentions, the retriever says so rather than guessing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+from rank_bm25 import BM25Okapi
+from sklearn.feature_extraction._stop_words import ENGLISH_STOP_WORDS
+
+from actions import knowledge_base
+from actions.document_parser import Block
+from actions.knowledge_base import KnowledgeBase, Procedure
+from actions.lemmas import lemmas
+
+TOPICS_FILE = "question_topics.yml"
+# A passage must score at least this much (BM25, summed over the question's
+# specific words) to be offered as the answer on its own.
+MIN_SCORE = 1.5
+# Further passages of the same section are shown if they score this close to the best.
+CLOSE_TO_BEST = 0.75
+MAX_PASSAGES = 3
+# Words of questions that say which section is asked about, not what in it.
+QUESTION_WORDS = {
+    "procedure", "doctor", "need", "happen", "know", "tell", "long", "time", "mean",
+    "thing", "ok", "okay", "normal", "expect", "usually", "really", "exactly", "use",
+    "surgery", "surgeon", "perform", "kind", "type", "explain", "plain", "english", "mean",
+}
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    patient_words: tuple[tuple[str, ...], ...]  # lemma sequences
+    document_words: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True)
+class Passage:
+    procedure: Procedure
+    section_key: str
+    block: Block
+    lemmas: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Match:
+    """The bullets that answer the question, as (section key, block), in document order."""
+
+    passages: tuple[tuple[str, Block], ...]
+
+    @property
+    def section_key(self) -> str:
+        """The section of the best bullet."""
+        return self.passages[0][0]
+
+
+@dataclass(frozen=True)
+class NotInDocument:
+    topic: str
+    in_any_document: bool  # False for topics no procedure document covers (costs, parking)
+
+
+def _contains(words: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
+    n = len(phrase)
+    return any(words[i : i + n] == phrase for i in range(len(words) - n + 1))
+
+
+def _phrases(values: list[str]) -> tuple[tuple[str, ...], ...]:
+    return tuple(tuple(lemmas(v)) for v in values if lemmas(v))
+
+
+class Retriever:
+    def __init__(self, kb: KnowledgeBase, topics: list[Topic]):
+        self.topics = topics
+        self.passages = [
+            Passage(procedure, key, block, tuple(lemmas(block.full_text)))
+            for procedure in kb.procedures
+            for key, section in procedure.document.sections.items()
+            if key != "summary"  # the summary is the answer to "what is it", not a detail
+            for block in section.blocks
+        ]
+        self.bm25 = BM25Okapi([self._terms(p.lemmas) for p in self.passages])
+        section_words = {w for s in kb.section_specs for w in lemmas(s.title)}
+        self.generic = {lemma for w in ENGLISH_STOP_WORDS for lemma in lemmas(w)}
+        self.generic |= QUESTION_WORDS | section_words
+        self.name_words = {w for p in kb.procedures for n in p.names for w in lemmas(n)}
+
+    @staticmethod
+    def _terms(words: tuple[str, ...] | list[str]) -> list[str]:
+        return [w for w in words if w not in ENGLISH_STOP_WORDS]
+
+    def topics_in(self, words: tuple[str, ...]) -> list[Topic]:
+        """Topics the question is about; a longer phrase wins ("drink alcohol" over "drink")."""
+        found: list[tuple[int, Topic]] = []
+        for topic in self.topics:
+            longest = max((len(p) for p in topic.patient_words if _contains(words, p)), default=0)
+            if longest:
+                found.append((longest, topic))
+        if not found:
+            return []
+        best = max(length for length, _ in found)
+        return [topic for length, topic in found if length == best]
+
+    def search(
+        self, question: str, procedure: Procedure, section_key: str | None
+    ) -> Match | NotInDocument | None:
+        """The best answer within the procedure's document, or None for the whole section."""
+        # The procedure's own name says which document, not what in it.
+        words = tuple(w for w in lemmas(question) if w not in self.name_words)
+        specific = [w for w in words if w not in self.generic]
+        topics = self.topics_in(words)
+        candidates = [i for i, p in enumerate(self.passages) if p.procedure is procedure]
+        if topics:
+            topic_words = [w for t in topics for phrase in t.document_words for w in phrase]
+            on_topic = [
+                i for i in candidates
+                if any(_contains(self.passages[i].lemmas, ph) for t in topics for ph in t.document_words)
+            ]
+            if not on_topic:
+                return NotInDocument(topics[0].name, any(t.document_words for t in topics))
+            return self._best(on_topic, specific + topic_words, section_key, minimum=0.0)
+        if not specific:
+            return None
+        # Without a topic, a word in common is weak evidence: stay in the section asked
+        # about, unless the document lacks it ("is a laser used?" -> the steps).
+        if procedure.section(section_key or ""):
+            candidates = [i for i in candidates if self.passages[i].section_key == section_key]
+        return self._best(candidates, specific, section_key, minimum=MIN_SCORE) if candidates else None
+
+    def _best(
+        self, candidates: list[int], query: list[str], section_key: str | None, minimum: float
+    ) -> Match | None:
+        scores = self.bm25.get_scores(self._terms(query))
+        # The section the question was classified as breaks ties in its favour.
+        ranked = sorted(
+            candidates,
+            key=lambda i: scores[i] * (1.2 if self.passages[i].section_key == section_key else 1.0),
+            reverse=True,
+        )
+        best = ranked[0]
+        if scores[best] < minimum or (minimum and scores[best] <= 0):
+            return None
+        chosen = [i for i in ranked if scores[i] >= CLOSE_TO_BEST * scores[best]][:MAX_PASSAGES]
+        # Best bullet's section first, then document order, as the patient would read them.
+        chosen.sort(key=lambda i: (self.passages[i].section_key != self.passages[best].section_key, i))
+        return Match(tuple((self.passages[i].section_key, self.passages[i].block) for i in chosen))
+
+
+def load_topics(path: Path) -> list[Topic]:
+    entries = yaml.safe_load(path.read_text(encoding="utf-8"))["topics"]
+    return [
+        Topic(e["name"], _phrases(e["patient_words"]), _phrases(e["document_words"]))
+        for e in entries
+    ]
+
+
+@lru_cache(maxsize=None)
+def default() -> Retriever:
+    """The retriever over the project's knowledge base, built once per process."""
+    return Retriever(
+        knowledge_base.default(), load_topics(knowledge_base.DEFAULT_DIRECTORY / TOPICS_FILE)
+    )

@@ -1,0 +1,69 @@
+"""Pointed questions find the bullet that answers them, or an honest "the document doesn't say"."""
+
+import pytest
+
+from actions import knowledge_base, retrieval
+from actions.retrieval import Match, NotInDocument
+
+
+@pytest.fixture(scope="module")
+def search():
+    kb, retriever = knowledge_base.default(), retrieval.default()
+    return lambda question, code, section: retriever.search(question, kb.get(code), section)
+
+
+@pytest.mark.parametrize(
+    "question, code, section, expected_section, bullet",
+    [
+        ("can I drive home after a discogram?", "62290", "recovery", "preparation", "Arranging for transportation home"),
+        ("do I have to fast?", "62287", "preparation", "preparation", "Fasting for 6-8 hours"),
+        ("will I be asleep?", "+22870", "patient_experience", "patient_experience", "During the procedure: Patient will be under anesthesia"),
+        ("can I take my blood thinner?", "62264", "preparation", "preparation", "Medication adjustments might be necessary"),
+        ("is infection a risk?", "62290", "risks", "risks", "Infection at the injection site."),
+        ("when can I go back to work?", "62287", "recovery", "recovery", "Gradual return to normal activities"),
+        ("how much can i lift after", "62287", "recovery", "recovery", "Avoid heavy lifting"),
+        ("should I stop taking aspirin before", "62290", "preparation", "preparation", "Avoiding anti-inflammatory medications"),
+    ],
+)
+def test_pointed_questions_get_the_bullet(search, question, code, section, expected_section, bullet):
+    found = search(question, code, section)
+    assert isinstance(found, Match)
+    assert found.section_key == expected_section
+    assert found.passages[0][1].full_text.startswith(bullet)
+
+
+@pytest.mark.parametrize(
+    "question, code, topic",
+    [
+        ("can I shower after the racz procedure?", "62264", "showering and bathing"),
+        ("can I drink alcohol after?", "62287", "alcohol"),
+        ("is it ok to fly the next day", "62290", "flying and travel"),
+    ],
+)
+def test_topics_the_document_never_mentions_are_said_so(search, question, code, topic):
+    assert search(question, code, "recovery") == NotInDocument(topic, in_any_document=True)
+
+
+def test_costs_and_scheduling_are_in_no_document(search):
+    assert search("how much does a discogram cost", "62290", "summary") == NotInDocument("costs and insurance", False)
+    assert search("can i move my nucleoplasty to a friday", "62287", "summary") == NotInDocument(
+        "appointments and scheduling", False)
+
+
+def test_walk_me_through_is_not_about_walking(search):
+    assert search("walk me through what happens during nucleoplasty", "62287", "procedure_steps") is None
+
+
+@pytest.mark.parametrize(
+    "question, section",
+    [
+        ("what are the risks", "risks"),
+        ("how long does it take", "duration"),
+        ("what happens during the procedure", "procedure_steps"),
+        ("what is the recovery like", "recovery"),
+        ("will it hurt", "patient_experience"),
+        ("how long does a discogram take, I'm nervous", "duration"),
+    ],
+)
+def test_general_section_questions_get_the_whole_section(search, question, section):
+    assert search(question, "62290", section) is None

@@ -1,0 +1,77 @@
+"""Urgent symptoms are found however they are written; questions about risk are not."""
+
+import pytest
+
+from components.red_flags import RedFlagMatcher
+
+
+@pytest.fixture(scope="module")
+def matcher():
+    return RedFlagMatcher()
+
+
+@pytest.mark.parametrize(
+    "message, flag",
+    [
+        ("I can't feel my legs", "leg_weakness_numbness"),
+        ("cant feel my legs!!", "leg_weakness_numbness"),
+        ("my left leg keeps giving out since the spacer", "leg_weakness_numbness"),
+        ("numbness in my groin", "leg_weakness_numbness"),
+        ("i keep peeing myself", "bladder_bowel_control"),
+        ("lost control of my bowels this morning", "bladder_bowel_control"),
+        ("I can't breathe", "breathing_allergy"),
+        ("my throat is swelling up after the dye", "breathing_allergy"),
+        ("my chest hurts", "chest_pain"),
+        ("the bleeding wont stop", "heavy_bleeding"),
+        ("the bleading wont stop", "heavy_bleeding"),  # typo
+        ("my husband passed out", "fainting_confusion"),
+        ("I have a fever since yesterday", "fever_chills"),
+        ("temp is 101 and chills", "fever_chills"),
+        ("the injection site is red and hot", "site_infection"),
+        ("there's pus coming out of my incison", "site_infection"),  # typo
+        ("pounding headache whenever I stand up", "positional_headache"),
+        ("i cant stop vomitting", "severe_new_pain_vomiting"),  # typo
+    ],
+)
+def test_reported_symptoms_are_flagged(matcher, message, flag):
+    assert matcher.match(message).key == flag
+
+
+def test_tiers(matcher):
+    assert matcher.match("I can't feel my legs").intent == "urgent_emergency"
+    assert matcher.match("I have chills").intent == "urgent_symptom"
+    # The most severe flag wins when a message has several.
+    assert matcher.match("I have a fever and my chest hurts").intent == "urgent_emergency"
+
+
+def test_a_symptom_wins_whatever_else_the_message_says(matcher):
+    message = "what are the risks of a discogram? also I can't feel my legs"
+    assert matcher.match(message).intent == "urgent_emergency"
+
+
+def test_is_it_normal_is_a_report(matcher):
+    assert matcher.match("is it normal to have a fever after the procedure?").intent == "urgent_symptom"
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "is infection a risk?",
+        "what are the risks of a discogram",
+        "can a discogram cause nerve damage",
+        "could I lose bladder control from this",
+        "is there a risk of paralysis",
+        "can you get an allergic reaction to the dye",
+        "how common is bleeding after nucleoplasty",
+        "how long does it take",
+        "will I be in pain after",
+        "where do I park on campus",
+        "I have a question about fewer side effects",
+    ],
+)
+def test_questions_and_ordinary_messages_are_not_flagged(matcher, message):
+    assert matcher.match(message) is None
+
+
+def test_a_question_that_also_reports_is_flagged(matcher):
+    assert matcher.match("is infection a risk? my incision is red and swollen since yesterday")

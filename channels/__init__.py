@@ -1,0 +1,1 @@
+"""The project's Rasa input channels, named by module path in credentials.yml."""

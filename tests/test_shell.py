@@ -1,0 +1,53 @@
+"""`make shell` driven like a person at a terminal: ask, read, pick a button by number."""
+
+import re
+import sys
+
+import pexpect
+
+from actions import knowledge_base
+
+from tests.conftest import ROOT, free_port
+
+DOWN, ENTER = "\x1b[B", "\r"
+
+
+def test_make_shell_answers_and_buttons_work(tmp_path):
+    actions_port, rasa_port = free_port(), free_port()
+    endpoints = tmp_path / "endpoints.yml"
+    endpoints.write_text(f"action_endpoint:\n  url: http://127.0.0.1:{actions_port}/webhook\n")
+    shell = pexpect.spawn(
+        "make", ["--no-print-directory", "shell", f"ACTIONS_PORT={actions_port}",
+                 f"RASA_PORT={rasa_port}", f"ENDPOINTS={endpoints}"],
+        cwd=str(ROOT), encoding="utf-8", timeout=240, dimensions=(50, 200),
+    )
+    shell.logfile_read = sys.stdout  # shown by pytest when the test fails
+    try:
+        shell.expect("Your input ->")
+        shell.sendline("what are the risks of a discogram?")
+        shell.expect(re.escape("Lumbar discography (discogram), CPT 62290 — Risks and complications:"))
+        shell.expect(re.escape("• Infection at the injection site."))
+        # The answer offers feedback buttons; the last choice is to type freely.
+        shell.expect("Type out your own message")
+        shell.send(DOWN * 2 + ENTER)
+        shell.expect("Your input ->")
+        # The conversation is about the discogram now: a follow-up stays on it.
+        shell.sendline("how long does it take?")
+        shell.expect(re.escape("Lumbar discography (discogram), CPT 62290 — How long it takes:"))
+        shell.expect("Type out your own message")
+        shell.send(DOWN * 2 + ENTER)
+        shell.expect("Your input ->")
+        shell.sendline("which procedures do you know about?")
+        shell.expect(re.escape("4: Interspinous spacer, second level (lumbar)"))
+        shell.expect("Type out your own message")
+        shell.send(DOWN * 3 + ENTER)  # the 4th button
+        shell.expect(re.escape("Interspinous spacer, second level (lumbar), CPT +22870 — What it is:"))
+        shell.expect(re.escape("This procedure involves placing a device between"))
+        shell.expect("Type out your own message")
+        other_sections = len(knowledge_base.default().get("+22870").document.sections) - 1
+        shell.send(DOWN * other_sections + ENTER)  # past the overview's section buttons
+        shell.expect("Your input ->")
+        shell.sendline("/stop")
+        shell.expect(pexpect.EOF, timeout=60)
+    finally:
+        shell.close(force=True)

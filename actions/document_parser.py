@@ -33,6 +33,7 @@ class SectionSpec(BaseModel):
     key: str = Field(regex=r"^[a-z_]+$")
     title: str
     headings: list[str] = Field(min_items=1)
+    keywords: list[str] = []
 
 
 class DocumentFormat(BaseModel):

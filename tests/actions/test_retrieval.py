@@ -50,8 +50,17 @@ def test_costs_and_scheduling_are_in_no_document(search):
         "appointments and scheduling", False)
 
 
-def test_walk_me_through_is_not_about_walking(search):
-    assert search("walk me through what happens during nucleoplasty", "62287", "procedure_steps") is None
+@pytest.mark.parametrize(
+    "question, section",
+    [
+        ("walk me through what happens during nucleoplasty", "procedure_steps"),  # not about walking
+        ("does nucleoplasty carry a risk of paralysis", "risks"),  # not about carrying things
+        ("will it work for my pain", "benefits"),  # not about going back to work
+    ],
+)
+def test_words_with_another_meaning_are_not_topics(search, question, section):
+    found = search(question, "62287", section)
+    assert found is None or {key for key, _ in found.passages} == {section}
 
 
 @pytest.mark.parametrize(

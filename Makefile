@@ -42,7 +42,7 @@ help:
 	@echo "make bench-nlu  answer quality on the held-out sets, against a plain BM25 baseline"
 	@echo "make kb-report  reading grade of every section of the knowledge base"
 	@echo "make report     questions the assistant could not answer, and feedback"
-	@echo "make install    create $(VENV) with the pinned dependencies, build the chat widget, install chromium"
+	@echo "make install    create $(VENV) with the pinned dependencies, build the chat widget"
 
 install: $(INSTALLED) system-packages $(WEBCHAT_BUILT)
 
@@ -55,10 +55,14 @@ $(INSTALLED): requirements.txt
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
-# Debian packages (chromium for the widget tests): installs only what is missing.
-.PHONY: system-packages
+# Debian packages, only those missing: npm to build the widget; for the tests,
+# also chromium (needs root the first time).
+.PHONY: system-packages test-packages
 system-packages:
 	@scripts/install-system-packages
+
+test-packages:
+	@scripts/install-system-packages --tests
 
 # The web chat widget: `npm ci` when the lock file changes, then the files served
 # from webchat/public/ next to index.html (copies, gitignored).
@@ -100,7 +104,7 @@ shell: install train
 validate: $(INSTALLED)
 	$(RASA) data validate --fail-on-warnings
 
-test: install train validate
+test: install test-packages train validate
 	$(BIN)/pytest tests
 	$(RASA) test core --model $(MODEL) --stories tests/test_stories.yml \
 		--fail-on-prediction-errors --out results/core

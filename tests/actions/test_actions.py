@@ -7,7 +7,6 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import feedback
 from actions.actions import (
     ActionAnswerSection,
     ActionCannotAnswer,

@@ -29,12 +29,8 @@ def payload(intent: str, procedure: Procedure) -> str:
     return f"/{intent}{json.dumps({'procedure': procedure.code})}"
 
 
-def capitalised(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
 def procedure_buttons(kb: KnowledgeBase, intent: str) -> list[dict[str, str]]:
-    return [{"title": capitalised(p.name), "payload": payload(intent, p)} for p in kb.procedures]
+    return [{"title": p.display_name, "payload": payload(intent, p)} for p in kb.procedures]
 
 
 def section_buttons(kb: KnowledgeBase, procedure: Procedure, exclude: str = "") -> list[dict[str, str]]:

@@ -62,9 +62,14 @@ class Procedure:
         return self.meta.name
 
     @property
+    def display_name(self) -> str:
+        """The short name, capitalised: "Lumbar discography (discogram)"."""
+        return self.meta.name[:1].upper() + self.meta.name[1:]
+
+    @property
     def label(self) -> str:
-        """How answers name the procedure: "lumbar discography (discogram), CPT 62290"."""
-        return f"{self.meta.name[0].upper()}{self.meta.name[1:]}, CPT {self.code}"
+        """How answers name the procedure: "Lumbar discography (discogram), CPT 62290"."""
+        return f"{self.display_name}, CPT {self.code}"
 
     @property
     def codes(self) -> tuple[str, ...]:

@@ -190,7 +190,7 @@ def conversations(assistant: Assistant, reader: Reader) -> dict:
             else:
                 kind = "section"
                 codes = expect.get("procedures") or [expect["procedure"]]
-                wanted = [(knowledge_base.default().get(c).code, expect["section"]) for c in codes]
+                wanted = [(reader.kb.get(c).code, expect["section"]) for c in codes]
                 got = [(c, keys) for c, keys in answers]
                 ok = len(got) == len(wanted) and all(
                     c == wc and ws in keys for (c, keys), (wc, ws) in zip(got, wanted))

@@ -29,15 +29,9 @@ def normalise(text: str) -> str:
     return " ".join(stdlib_re.sub(r"[^\w.]+|\.(?!\d)", " ", text).split())
 
 
-def _typo_map(patterns: list[str]) -> dict[str, str]:
-    """Misspelling -> word, for the long words the patterns use ("vomitting" -> "vomiting")."""
-    words = {w for p in patterns for w in stdlib_re.findall(r"(?<![\\a-z])[a-z]{6,}", p)}
-    real_words = english_words() | words  # a real word is never "corrected"
-    variants: dict[str, set[str]] = {}
-    for word in words:
-        for variant in one_typo_variants(word) - real_words:
-            variants.setdefault(variant, set()).add(word)
-    return {v: next(iter(ws)) for v, ws in variants.items() if len(ws) == 1}
+def _long_words(patterns: list[str]) -> frozenset[str]:
+    """The long words the patterns use: the ones worth fixing a typo towards."""
+    return frozenset(w for p in patterns for w in stdlib_re.findall(r"(?<![\\a-z])[a-z]{6,}", p))
 
 
 def _compile(patterns: list[str]) -> list[regex.Pattern]:
@@ -55,11 +49,19 @@ class RedFlagMatcher:
         ]
         self.general_question = _compile(config["general_question"])
         self.report_cue = _compile(config["report_cue"])
-        self.typos = _typo_map([p for f in config["flags"] for p in f["patterns"]])
+        self.words = _long_words([p for f in config["flags"] for p in f["patterns"]])
+        self.real_words = english_words() | self.words  # a real word is never "corrected"
+
+    def _fix_typo(self, word: str) -> str:
+        """"vomitting" -> "vomiting": the one pattern word one typo away, if only one is."""
+        if word in self.real_words or not (word.isascii() and word.isalpha()):
+            return word
+        candidates = one_typo_variants(word) & self.words
+        return next(iter(candidates)) if len(candidates) == 1 else word
 
     def match(self, text: str) -> RedFlag | None:
         """The most severe red flag the message reports, or None."""
-        text = " ".join(self.typos.get(word, word) for word in normalise(text).split())
+        text = " ".join(self._fix_typo(word) for word in normalise(text).split())
         found = [flag for flag, patterns in self.flags if any(p.search(text) for p in patterns)]
         if not found:
             return None

@@ -21,8 +21,8 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from actions import knowledge_base
+from actions.answers import SECTION_INTENT_PREFIX
 
-SECTION_INTENT_PREFIX = "ask_"
 NEEDS_A_PROCEDURE = {"out_of_scope", "about_procedure", "nlu_fallback"}
 
 
@@ -41,7 +41,7 @@ class SectionKeywordClassifier(GraphComponent):
 
     def __init__(self, config: Dict[Text, Any]) -> None:
         self.max_confidence = config["max_confidence"]
-        specs = knowledge_base.load().section_specs
+        specs = knowledge_base.default().section_specs
         self.patterns = {
             f"{SECTION_INTENT_PREFIX}{s.key}": p for s in specs if (p := _pattern(s.keywords))
         }

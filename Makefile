@@ -26,12 +26,39 @@ CHANNEL_VARIABLES := SLACK_BOT_TOKEN SLACK_SIGNING_SECRET SLACK_API_URL TELEGRAM
 	TELEGRAM_BOT_NAME TELEGRAM_WEBHOOK_URL TELEGRAM_SECRET_TOKEN TELEGRAM_API_URL
 $(foreach variable,$(CHANNEL_VARIABLES),$(eval export $(variable) ?=))
 
+# Where `make run` listens, and where it keeps conversations (SQLite, read by
+# endpoints.yml), feedback and its API token. The tests run it on other ports and
+# folders; endpoints.scale-out.yml is for several replicas (README).
+export ACTIONS_PORT ?= 5055
+export RASA_PORT ?= 5005
+export WEB_PORT ?= 8080
+export STORAGE ?= storage
+export ENDPOINTS ?= endpoints.yml
+export ACTION_SERVER_URL ?= http://localhost:$(ACTIONS_PORT)/webhook
+export TRACKER_DB ?= $(STORAGE)/conversations.db
+export FEEDBACK_DB ?= $(STORAGE)/feedback.db
+
+# endpoints.scale-out.yml (several replicas, README): PostgreSQL and Redis. Rasa
+# refuses to start when a variable that the endpoints file names is unset.
+export POSTGRES_HOST ?= localhost
+export POSTGRES_PORT ?= 5432
+export POSTGRES_DB ?= rasa
+export POSTGRES_USER ?= rasa
+export POSTGRES_PASSWORD ?=
+export REDIS_HOST ?= localhost
+export REDIS_PORT ?= 6379
+export REDIS_PASSWORD ?=
+
+# Largest request body the Rasa server reads (Sanic reads SANIC_* variables); the
+# guard's limits (channels/guard.py, README "Reliability and limits") are read the same way.
+export SANIC_REQUEST_MAX_SIZE ?= 1000000
+
 KB_FILES := $(wildcard data/knowledge_base/*)
 TRAINING_DATA := $(shell find data -name '*.yml' -not -path 'data/knowledge_base/*')
 PIPELINE_CODE := scripts/build_spacy_pipeline.py components/procedure_patterns.py \
 	actions/knowledge_base.py actions/document_parser.py
 
-.PHONY: help install train run shell test validate nlu-report bench-nlu kb-report report lock clean
+.PHONY: help install train run shell test validate nlu-report bench-nlu kb-report report purge bench lock clean
 
 help:
 	@echo "make run        install, train, start the assistant (REST on :5005, actions on :5055)"
@@ -39,9 +66,11 @@ help:
 	@echo "make test       install, train and run every test"
 	@echo "make train      rebuild the spaCy pipeline and the model if data or config changed"
 	@echo "make nlu-report NLU evaluation on the held-out set (results/nlu)"
+	@echo "make bench      speed and memory, against the stock rasa init bot (~10 min)"
 	@echo "make bench-nlu  answer quality on the held-out sets, against a plain BM25 baseline"
 	@echo "make kb-report  reading grade of every section of the knowledge base"
 	@echo "make report     questions the assistant could not answer, and feedback"
+	@echo "make purge      delete conversations older than RETENTION_DAYS (30)"
 	@echo "make install    create $(VENV) with the pinned dependencies, build the chat widget"
 
 install: $(INSTALLED) system-packages $(WEBCHAT_BUILT)
@@ -88,15 +117,17 @@ $(MODEL): config.yml domain.yml $(TRAINING_DATA) $(wildcard components/*.py) \
 	$(RASA) train --fixed-model-name assistant --out models
 	touch $@
 
+# supervisord starts the servers and restarts any that crashes. The HTTP API is
+# behind a token: $RASA_API_TOKEN, else one made once in $(STORAGE)/rasa-api-token.
 run: install train
-	$(BIN)/honcho --procfile Procfile start
-
-# Ports and endpoints can be changed (the shell test runs it beside a running assistant).
-ACTIONS_PORT ?= 5055
-RASA_PORT ?= 5005
-ENDPOINTS ?= endpoints.yml
+	@mkdir -p $(STORAGE)
+	@test -s $(STORAGE)/rasa-api-token || (umask 077; \
+		$(PY) -c 'import secrets; print(secrets.token_urlsafe(32))' > $(STORAGE)/rasa-api-token)
+	RASA_API_TOKEN=$${RASA_API_TOKEN:-$$(cat $(STORAGE)/rasa-api-token)} \
+		$(BIN)/supervisord --configuration supervisord.conf
 
 shell: install train
+	@mkdir -p $(STORAGE)
 	@$(RASA) run actions --port $(ACTIONS_PORT) >/dev/null 2>&1 & \
 	actions=$$!; trap 'kill $$actions 2>/dev/null' EXIT; \
 	$(RASA) shell --model $(MODEL) --endpoints $(ENDPOINTS) --port $(RASA_PORT)
@@ -117,11 +148,20 @@ nlu-report: train
 bench-nlu: train
 	$(PY) -m bench.nlu
 
+# Speed and memory against the stock `rasa init` bot, both trained in the run (~10 min).
+bench: train
+	$(PY) -m bench.serving
+
 kb-report: $(INSTALLED)
 	$(PY) -m scripts.kb_report
 
 report: $(INSTALLED)
 	$(PY) -m scripts.content_report
+
+# Deletes conversations and feedback older than RETENTION_DAYS (README, "Privacy").
+RETENTION_DAYS ?= 30
+purge: $(INSTALLED)
+	$(PY) -m scripts.purge --days $(RETENTION_DAYS) --endpoints $(ENDPOINTS)
 
 lock:
 	rm -rf /tmp/spine-assistant-lock && "$$(scripts/find-python310)" -m venv /tmp/spine-assistant-lock

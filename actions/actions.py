@@ -25,6 +25,10 @@ from actions.answers import (
 from actions.knowledge_base import KnowledgeBase, Procedure
 from actions.retrieval import Match, NotInDocument
 
+# Loaded and indexed when the action server starts, not on the first patient's
+# question (which took a second longer); a broken document stops it at startup.
+retrieval.default()
+
 OVERVIEW = "summary"  # what "tell me about X" shows first
 # "How long?" right after one of these sections asks about it, not the procedure's duration.
 ELLIPTICAL_DURATION_SECTIONS = {"recovery", "preparation"}
@@ -48,6 +52,13 @@ def entity_values(tracker: Tracker, entity: str) -> list[str]:
     ]
 
 
+def other_topics_in_message(kb: KnowledgeBase, tracker: Tracker) -> list[str]:
+    """Topics without a document named in the latest message. Only the knowledge
+    base's own names: a typed "/intent{...}" could carry any text, never repeated."""
+    known = {topic.casefold(): topic for topic in kb.other_topics}
+    return [known[v.casefold()] for v in entity_values(tracker, "other_topic") if v.casefold() in known]
+
+
 def procedures_in_message(kb: KnowledgeBase, tracker: Tracker) -> list[Procedure]:
     """Known procedures named in the latest message, in order, without repeats.
 
@@ -68,7 +79,7 @@ def mentions_code(tracker: Tracker, procedure: Procedure) -> bool:
 def say_cannot_answer(dispatcher: CollectingDispatcher, kb: KnowledgeBase, tracker: Tracker, kind: str) -> None:
     """Out of scope, not understood, or about a topic without a document: say so,
     offer what the assistant knows, and record the question for the content team."""
-    other_topics = entity_values(tracker, "other_topic")
+    other_topics = other_topics_in_message(kb, tracker)
     buttons = procedure_buttons(kb, "about_procedure")
     if other_topics:
         dispatcher.utter_message(response="utter_other_topic", topic=other_topics[0], buttons=buttons)
@@ -165,7 +176,7 @@ class ActionAnswerSection(Action):
         if intent == "tell_me_more" and not named:
             return self._more(dispatcher, kb, tracker)
 
-        other_topics = entity_values(tracker, "other_topic")
+        other_topics = other_topics_in_message(kb, tracker)
         # "Is a steroid injection an alternative?" is about our procedure's alternatives.
         if not named and other_topics and intent != "ask_alternatives":
             say_cannot_answer(dispatcher, kb, tracker, "other_topic")

@@ -54,6 +54,7 @@ from channels.common import (
     setting,
     split_text,
 )
+from channels.guard import MessageGuard
 
 logger = logging.getLogger(__name__)
 
@@ -177,6 +178,7 @@ class SlackInput(RasaSlackInput):
                  **kwargs: Any) -> None:
         self.api_url = api_url
         self._seen_events = RecentIds()
+        self.guard = MessageGuard()
         super().__init__(slack_token, *args, **kwargs)
 
     def _validate_credentials(self) -> None:
@@ -331,13 +333,7 @@ class SlackInput(RasaSlackInput):
             metadata=metadata,
         )
 
-        async def handle() -> None:
-            try:
-                await on_new_message(message)
-            except Exception:  # noqa: BLE001 - a broken turn must not go unnoticed
-                logger.exception("Slack: the assistant failed on a message from %s", conversation)
-
-        task = asyncio.create_task(handle())
+        task = asyncio.create_task(self.guard.handle(message, on_new_message))
         self._background_tasks.add(task)
         task.add_done_callback(self._background_tasks.discard)
         return response.text("")

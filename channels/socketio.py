@@ -19,6 +19,8 @@ Differences from rasa.core.channels.socketio.SocketIOInput (Rasa 3.6.21):
 - With `session_persistence`, the session id must be one the server issued (a
   uuid4 hex; anything else gets a new id) and a message is only accepted for a
   session the socket has joined: a client cannot pick another user's sender id.
+- Messages go through the guard (channels/guard.py); a malformed one (not an
+  object, no text) gets the guard's polite reply instead of an error in the log.
 """
 
 from __future__ import annotations
@@ -30,7 +32,10 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional, Text, Union
 
 from rasa.core.channels.channel import InputChannel, UserMessage
 from rasa.core.channels.socketio import SocketIOInput as RasaSocketIOInput
+from rasa.core.channels.socketio import SocketIOOutput
 from sanic import Blueprint
+
+from channels.guard import MessageGuard
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +60,7 @@ class SocketIOInput(RasaSocketIOInput):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.cors_allowed_origins = _origins([] if cors_allowed_origins is None else cors_allowed_origins)
+        self.guard = MessageGuard()
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         socketio_webhook = super().blueprint(on_new_message)
@@ -62,9 +68,8 @@ class SocketIOInput(RasaSocketIOInput):
         # Read by engine.io on every request (origin check and CORS headers).
         sio.eio.cors_allowed_origins = self.cors_allowed_origins
         namespace = self.namespace or "/"
-        handle_message = sio.handlers[namespace][self.user_message_evt]
 
-        async def session_request(sid: Text, data: Optional[Dict]) -> None:
+        async def session_request(sid: Text, data: Optional[Dict] = None) -> None:
             session_id = data.get("session_id") if isinstance(data, dict) else None
             if not (isinstance(session_id, str) and SESSION_ID.fullmatch(session_id)):
                 session_id = uuid.uuid4().hex
@@ -73,17 +78,32 @@ class SocketIOInput(RasaSocketIOInput):
             await sio.emit("session_confirm", session_id, room=sid, namespace=namespace)
             logger.debug(f"User {sid} joined session {session_id}.")
 
-        async def user_message(sid: Text, data: Dict) -> None:
-            if self.session_persistence and isinstance(data, dict) and data.get("session_id"):
-                if data["session_id"] not in sio.rooms(sid, namespace=namespace):
-                    logger.warning(f"Ignored a message from {sid} for a session it has not joined.")
-                    return
-            await handle_message(sid, data)
+        async def user_message(sid: Text, data: Any = None) -> None:  # an event may come without data
+            data = data if isinstance(data, dict) else {}
+            sender_id = data.get("session_id") if self.session_persistence else None
+            if sender_id and sender_id not in sio.rooms(sid, namespace=namespace):
+                logger.warning(f"Ignored a message from {sid} for a session it has not joined.")
+                return
+            metadata = data.get(self.metadata_key)
+            text = data.get("message")
+            message = UserMessage(
+                text if isinstance(text, str) else None,  # UserMessage calls .strip() on it
+                SocketIOOutput(sio, self.bot_message_evt),
+                sender_id or sid,  # no session yet: the socket's own room
+                input_channel=self.name(),
+                metadata=metadata if isinstance(metadata, dict) else None,
+            )
+            await self.guard.handle(message, on_new_message, _address(sio.get_environ(sid, namespace)))
 
         # Replace Rasa's handlers (registering an event again overrides it).
         sio.on("session_request", session_request, namespace=namespace)
         sio.on(self.user_message_evt, user_message, namespace=namespace)
         return socketio_webhook
+
+
+def _address(environ: Optional[Dict]) -> Optional[str]:
+    request = (environ or {}).get("sanic.request")
+    return (request.remote_addr or request.ip) if request is not None else None
 
 
 def _origins(value: Any) -> Origins:

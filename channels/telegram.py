@@ -61,6 +61,7 @@ from channels.common import (
     split_text,
     utf16_length,
 )
+from channels.guard import MessageGuard
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +77,6 @@ TEXT_ONLY_REPLY = (
     "Sorry, I can only read text messages. Please type your question about your "
     "procedure, for example: What are the risks of a discogram?"
 )
-FAILURE_REPLY = "Sorry, something went wrong on my side. Please try again in a moment."
 
 
 class TelegramError(Exception):
@@ -288,6 +288,7 @@ class TelegramInput(InputChannel):
         self.callback_data = CallbackData()
         self.webhook_registered = False
         self._seen_updates = RecentIds()
+        self.guard = MessageGuard()
         self._tasks: Set[asyncio.Task] = set()
         self.off_reason = self._check(access_token)
         self.enabled = not self.off_reason
@@ -457,8 +458,5 @@ class TelegramInput(InputChannel):
     async def _to_bot(self, text: str, chat_id: str, output: TelegramOutput,
                       on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
         """The patient's message to the assistant; the conversation is the Telegram chat."""
-        try:
-            await on_new_message(UserMessage(text, output, chat_id, input_channel=self.name()))
-        except Exception:  # noqa: BLE001 - tell the patient rather than stay silent
-            logger.exception("Telegram: the assistant failed on a message in chat %s", chat_id)
-            await output.send_text_message(chat_id, FAILURE_REPLY)
+        await self.guard.handle(UserMessage(text, output, chat_id, input_channel=self.name()),
+                                on_new_message)

@@ -20,6 +20,9 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 RASA = ROOT / ".venv" / "bin" / "rasa"
 MODEL = ROOT / "models" / "assistant.tar.gz"
+ENDPOINTS = ROOT / "endpoints.yml"
+REST_ONLY = "channels.rest.RestInput:\n"  # credentials.yml text: the REST channel alone
+TOKEN = secrets.token_hex(16)  # the Rasa HTTP API token of the servers started here
 ENV = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
 
 
@@ -43,17 +46,11 @@ def wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout: float
     raise RuntimeError(f"{url} not up after {timeout}s:\n{log.read_text()[-3000:]}")
 
 
-def start(args: list[str], log: Path, env: dict) -> subprocess.Popen:
-    return subprocess.Popen(
-        args, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT
-    )
-
-
 @dataclass
 class Assistant:
     url: str
     token: str  # for the Rasa HTTP API (/model/parse, trackers)
-    workdir: Path  # holds rasa.log and actions.log
+    workdir: Path  # holds the servers' logs, the tracker store and feedback databases
 
     def send(self, sender: str, message: str) -> list[dict]:
         """What the patient sees after sending `message` on the REST channel."""
@@ -72,46 +69,112 @@ class Assistant:
         response.raise_for_status()
         return response.json()
 
+    def tracker(self, sender: str) -> dict:
+        response = requests.get(
+            f"{self.url}/conversations/{sender}/tracker", params={"token": self.token}, timeout=30
+        )
+        response.raise_for_status()
+        return response.json()
+
+
+def server_environment(workdir: Path, action_url: str, env: dict | None = None) -> dict:
+    """What endpoints.yml reads, pointed at this run's folder: the clinic's storage/ stays untouched."""
+    return {
+        **ENV,
+        "ACTION_SERVER_URL": f"{action_url}/webhook",
+        "TRACKER_DB": str(workdir / "conversations.db"),
+        "FEEDBACK_DB": str(workdir / "feedback.db"),
+        **(env or {}),
+    }
+
+
+@dataclass
+class Server:
+    """One server process, which a test can stop (or kill) and start again on the same port."""
+
+    args: list[str]
+    url: str
+    health_url: str
+    log: Path
+    env: dict
+    process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        log = self.log.open("a")
+        self.process = subprocess.Popen(
+            self.args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
+        )
+        wait_until_up(self.health_url, self.process, self.log)
+
+    def stop(self, kill: bool = False) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        if kill:
+            self.process.kill()
+        else:
+            self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def action_server(workdir: Path, env: dict | None = None, name: str = "actions") -> Server:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    return Server(
+        [str(RASA), "run", "actions", "--port", str(port)], url, f"{url}/health",
+        workdir / f"{name}.log", server_environment(workdir, url, env),
+    )
+
+
+def rasa_server(
+    workdir: Path,
+    action_url: str,
+    credentials: str = REST_ONLY,
+    endpoints: Path = ENDPOINTS,
+    env: dict | None = None,
+    name: str = "rasa",
+    model: Path = MODEL,
+) -> Server:
+    """The Rasa server with the trained model, the API on (behind a token) for the tests."""
+    if not model.exists():
+        raise RuntimeError(f"{model} missing: run `make train` (or `make test`, which trains)")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    credentials_file = workdir / f"{name}-credentials.yml"
+    credentials_file.write_text(credentials)
+    return Server(
+        [str(RASA), "run", "--model", str(model), "--port", str(port),
+         "--endpoints", str(endpoints), "--credentials", str(credentials_file),
+         "--enable-api", "--auth-token", TOKEN],
+        url, f"{url}/", workdir / f"{name}.log", server_environment(workdir, action_url, env),
+    )
+
+
+@contextmanager
+def started(*servers: Server) -> Iterator[None]:
+    """Starts the servers in order; stops them all at the end."""
+    try:
+        for server in servers:
+            server.start()
+        yield
+    finally:
+        for server in reversed(servers):
+            server.stop()
+
 
 @contextmanager
 def running_assistant(
-    workdir: Path, credentials: str = "rest:\n", env: dict | None = None
+    workdir: Path, credentials: str = REST_ONLY, env: dict | None = None
 ) -> Iterator[Assistant]:
-    """The real action server and Rasa server (trained model) on free ports.
+    """The real action server and Rasa server (trained model, endpoints.yml) on free ports.
 
     `credentials` is the text of the credentials file to use; `env` adds
     environment variables (e.g. a channel's token) for both servers.
     """
-    if not MODEL.exists():
-        raise RuntimeError(f"{MODEL} missing: run `make train` (or `make test`, which trains)")
-    actions_port, rasa_port = free_port(), free_port()
-    (workdir / "endpoints.yml").write_text(
-        f"action_endpoint:\n  url: http://127.0.0.1:{actions_port}/webhook\n"
-    )
-    (workdir / "credentials.yml").write_text(credentials)
-    token = secrets.token_hex(16)
-    # Feedback goes to this run's folder, not the clinic's storage/.
-    environment = {**ENV, "FEEDBACK_DB": str(workdir / "feedback.db"), **(env or {})}
-    processes = [
-        start([str(RASA), "run", "actions", "--port", str(actions_port)],
-              workdir / "actions.log", environment),
-        start(
-            [str(RASA), "run", "--model", str(MODEL), "--port", str(rasa_port),
-             "--endpoints", str(workdir / "endpoints.yml"),
-             "--credentials", str(workdir / "credentials.yml"),
-             "--enable-api", "--auth-token", token],
-            workdir / "rasa.log", environment,
-        ),
-    ]
-    try:
-        wait_until_up(f"http://127.0.0.1:{actions_port}/health", processes[0], workdir / "actions.log")
-        wait_until_up(f"http://127.0.0.1:{rasa_port}/", processes[1], workdir / "rasa.log")
-        yield Assistant(f"http://127.0.0.1:{rasa_port}", token, workdir)
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+    actions = action_server(workdir, env)
+    rasa = rasa_server(workdir, actions.url, credentials, env=env)
+    with started(actions, rasa):
+        yield Assistant(rasa.url, TOKEN, workdir)

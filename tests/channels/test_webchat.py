@@ -59,7 +59,7 @@ def credentials(origin: str) -> str:
     assert channel["session_persistence"] is True
     assert (channel["user_message_evt"], channel["bot_message_evt"]) == ("user_uttered", "bot_uttered")
     return yaml.safe_dump(
-        {"rest": None, SOCKETIO_CHANNEL: {**channel, "cors_allowed_origins": [origin]}}
+        {"channels.rest.RestInput": None, SOCKETIO_CHANNEL: {**channel, "cors_allowed_origins": [origin]}}
     )
 
 

@@ -1,0 +1,131 @@
+"""`make run`, as a clinic runs it: API behind a token, crashed servers come back,
+conversations survive a restart, no message text in the output, no telemetry."""
+
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+import requests
+
+from tests.conftest import ROOT, free_port
+
+NAME = "Zebulon Quixote"  # a patient's personal detail, which must not reach the logs
+UNAVAILABLE = "I can't look that up right now"
+
+
+class MakeRun:
+    def __init__(self, storage):
+        self.storage = storage
+        self.ports = {"RASA_PORT": free_port(), "ACTIONS_PORT": free_port(), "WEB_PORT": free_port()}
+        self.url = f"http://127.0.0.1:{self.ports['RASA_PORT']}"
+        self.output = storage / "make-run.log"
+        self.process = None
+
+    def start(self):
+        variables = [f"{name}={value}" for name, value in self.ports.items()]
+        self.process = subprocess.Popen(
+            ["make", "--no-print-directory", "run", f"STORAGE={self.storage}", *variables],
+            cwd=ROOT, stdout=self.output.open("w"), stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True,  # Ctrl-C goes to the whole group
+        )
+        self.wait_for_answer("sender-check", "hello")
+
+    def send(self, sender, text, timeout=30):
+        response = requests.post(f"{self.url}/webhooks/rest/webhook",
+                                 json={"sender": sender, "message": text}, timeout=timeout)
+        assert response.status_code == 200, response.text
+        return "\n".join(message.get("text", "") for message in response.json())
+
+    def wait_for_answer(self, sender, text, timeout=240):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.output.read_text()[-3000:]
+            try:
+                reply = self.send(sender, text, timeout=10)
+                if reply and UNAVAILABLE not in reply:
+                    return reply
+            except (requests.ConnectionError, requests.Timeout, AssertionError):
+                pass
+            time.sleep(1)
+        pytest.fail(f"no answer from make run after {timeout}s:\n{self.output.read_text()[-3000:]}")
+
+    def pid(self, program):
+        """The pid of `rasa run` (program "rasa") or `rasa run actions` started by make run."""
+        pattern = {
+            "rasa": f"rasa run --model .* --port {self.ports['RASA_PORT']}",
+            "actions": f"rasa run actions --port {self.ports['ACTIONS_PORT']}",
+        }[program]
+        found = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout.split()
+        assert len(found) == 1, f"{program}: {found}"
+        return int(found[0])
+
+    def stop(self):
+        os.killpg(self.process.pid, signal.SIGINT)  # what Ctrl-C does
+        self.process.wait(timeout=60)
+
+
+@pytest.fixture(scope="module")
+def make_run(tmp_path_factory):
+    running = MakeRun(tmp_path_factory.mktemp("make-run"))
+    running.start()
+    yield running
+    if running.process.poll() is None:
+        running.stop()
+
+
+def test_only_the_webhooks_are_public(make_run):
+    token = (make_run.storage / "rasa-api-token").read_text().strip()
+    assert len(token) >= 32
+    assert (make_run.storage / "rasa-api-token").stat().st_mode & 0o077 == 0
+    for method, path in [("GET", "/conversations/someone/tracker"), ("GET", "/status"),
+                         ("POST", "/model/parse")]:
+        without = requests.request(method, make_run.url + path, json={"text": "hi"}, timeout=10)
+        assert without.status_code == 401, path
+        wrong = requests.request(method, make_run.url + path, params={"token": "guess"},
+                                 json={"text": "hi"}, timeout=10)
+        assert wrong.status_code == 401, path
+        right = requests.request(method, make_run.url + path, params={"token": token},
+                                 json={"text": "hi"}, timeout=10)
+        assert right.status_code == 200, path
+    # Health checks for monitoring need no token.
+    assert requests.get(make_run.url + "/", timeout=10).status_code == 200
+    actions = f"http://127.0.0.1:{make_run.ports['ACTIONS_PORT']}/health"
+    assert requests.get(actions, timeout=10).json() == {"status": "ok"}
+
+
+def test_no_telemetry_from_any_server(make_run):
+    for program in ("rasa", "actions"):
+        environment = open(f"/proc/{make_run.pid(program)}/environ", "rb").read().split(b"\0")
+        assert b"RASA_TELEMETRY_ENABLED=false" in environment, program
+
+
+def test_crashes_are_survived_and_the_conversation_goes_on(make_run):
+    reply = make_run.send("patient-1", f"My name is {NAME}. What are the risks of a discogram?")
+    assert "Lumbar discography (discogram), CPT 62290 — Risks" in reply
+
+    # The action server crashes: the patient is told at once, and it comes back.
+    os.kill(make_run.pid("actions"), signal.SIGKILL)
+    started = time.monotonic()
+    reply = make_run.send("patient-1", "how long does it take?")
+    assert UNAVAILABLE in reply and time.monotonic() - started < 3
+    reply = make_run.wait_for_answer("patient-1", "how long does it take?", timeout=60)
+    assert "CPT 62290 — How long it takes" in reply
+
+    # The Rasa server crashes mid-conversation: restarted, it still knows the procedure.
+    os.kill(make_run.pid("rasa"), signal.SIGKILL)
+    reply = make_run.wait_for_answer("patient-1", "and how do I prepare?", timeout=240)
+    assert "CPT 62290 — How to prepare" in reply
+
+
+def test_logs_hold_no_message_text_and_ctrl_c_stops_everything(make_run):
+    make_run.send("patient-2", f"I am {NAME}, born 1961-04-05, does nucleoplasty hurt?")
+    make_run.stop()
+    output = make_run.output.read_text()
+    assert NAME not in output and "1961-04-05" not in output
+    assert "spawned: 'rasa'" in output  # the output is the servers' own
+    ports = make_run.ports
+    left = subprocess.run(["pgrep", "-f", f"--port ({ports['RASA_PORT']}|{ports['ACTIONS_PORT']})|"
+                           f"http.server {ports['WEB_PORT']}"], capture_output=True, text=True)
+    assert left.stdout == "", left.stdout

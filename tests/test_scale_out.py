@@ -1,0 +1,186 @@
+"""Two Rasa replicas with endpoints.scale-out.yml: conversations in PostgreSQL, locks in Redis.
+
+Real servers: a PostgreSQL and a Redis server (scripts/local_services.py), one
+action server and two Rasa servers with the trained model, as a hospital group
+would run them behind a load balancer. Whichever replica a message reaches, the
+patient must see one coherent conversation.
+"""
+
+import json
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Iterator, Optional
+
+import pytest
+import requests
+
+from scripts.local_servers import TOKEN, Assistant, action_server, rasa_server, started
+from scripts.local_services import PostgreSQL, postgresql, redis
+from tests.conftest import ROOT
+
+ENDPOINTS = ROOT / "endpoints.scale-out.yml"
+# The message guard (channels/guard.py) answers "can't look that up" after 2.5 s
+# and lets one address send 120 messages a minute. Here every message comes from
+# 127.0.0.1, and messages wait for their conversation's lock on purpose.
+GUARD_SETTINGS = {"REPLY_TIMEOUT_SECONDS": "60", "RATE_LIMIT_PER_ADDRESS": "0"}
+
+# (how the patient names it, the start of every answer about it)
+PROCEDURES = [
+    ("a discogram", "Lumbar discography (discogram), CPT 62290"),
+    ("nucleoplasty", "Percutaneous disc decompression (nucleoplasty), CPT 62287"),
+    ("the Racz procedure", "Epidural adhesiolysis (Racz procedure), CPT 62264"),
+    ("an interspinous spacer", "Interspinous spacer, second level (lumbar), CPT +22870"),
+    ("anesthesia for spine imaging", "Anesthesia for a diagnostic image-guided spine procedure, CPT 01935"),
+]
+QUESTIONS = [
+    "what are the risks of {}?",
+    "how long does {} take?",
+    "how do I prepare for {}?",
+    "what is the recovery like after {}?",
+]
+
+
+@dataclass
+class Replicas:
+    a: Assistant
+    b: Assistant
+    database: PostgreSQL
+
+    def events(self, *senders: str) -> dict[str, list[dict]]:
+        """Each conversation's events as PostgreSQL holds them, in the order stored."""
+        connection = self.database.connect()
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT sender_id, data FROM events WHERE sender_id = ANY(%s) ORDER BY id", [list(senders)]
+                )
+                rows = cursor.fetchall()
+        finally:
+            connection.close()
+        events = {sender: [] for sender in senders}
+        for sender, data in rows:
+            events[sender].append(json.loads(data))
+        return events
+
+
+@pytest.fixture(scope="module")
+def replicas(tmp_path_factory) -> Iterator[Replicas]:
+    workdir = tmp_path_factory.mktemp("scale-out")
+    with postgresql(workdir) as database, redis(workdir) as lock_server:
+        env = {**database.environment(), **lock_server.environment(), **GUARD_SETTINGS}
+        actions = action_server(workdir, env)
+        a, b = (
+            rasa_server(workdir, actions.url, endpoints=ENDPOINTS, env=env, name=f"rasa-{name}")
+            for name in "ab"
+        )
+        with started(actions, a, b):
+            yield Replicas(Assistant(a.url, TOKEN, workdir), Assistant(b.url, TOKEN, workdir), database)
+
+
+def new_patient() -> str:
+    return f"patient-{uuid.uuid4().hex[:8]}"
+
+
+def texts(replies: list[dict]) -> list:
+    return [reply.get("text") for reply in replies]
+
+
+def turns(events: list[dict]) -> list[list[dict]]:
+    """The events from each user message up to the next one."""
+    result = []
+    for event in events:
+        if event["event"] == "user":
+            result.append([])
+        if result:
+            result[-1].append(event)
+    return result
+
+
+def test_a_conversation_moving_between_replicas_keeps_its_context(replicas):
+    patient = new_patient()
+    risks = replicas.a.send(patient, "what are the risks of a discogram?")
+    assert risks[0]["text"].startswith("Lumbar discography (discogram), CPT 62290 — Risks and complications:")
+    duration = replicas.b.send(patient, "and how long does it take?")
+    assert duration[0]["text"].startswith("Lumbar discography (discogram), CPT 62290 — How long it takes:")
+    other = replicas.a.send(patient, "what about nucleoplasty?")
+    assert other[0]["text"].startswith(
+        "Percutaneous disc decompression (nucleoplasty), CPT 62287 — How long it takes:"
+    )
+    # Both replicas read the same conversation from PostgreSQL.
+    events = replicas.a.tracker(patient)["events"]
+    assert events == replicas.b.tracker(patient)["events"]
+    assert [e["text"] for e in events if e["event"] == "user"] == [
+        "what are the risks of a discogram?", "and how long does it take?", "what about nucleoplasty?"
+    ]
+
+
+def test_simultaneous_messages_to_both_replicas_are_handled_one_at_a_time(replicas):
+    """Ten messages of one conversation sent at once, half to each replica (eight such conversations)."""
+    patients = [new_patient() for _ in range(8)]
+    messages = [question.format(name) for name, _ in PROCEDURES for question in QUESTIONS[:2]]
+    sends = [(patient, message) for patient in patients for message in messages]
+    start = threading.Barrier(len(sends))
+
+    def send(numbered: tuple[int, tuple[str, str]]) -> Optional[list[dict]]:
+        n, (patient, message) = numbered
+        start.wait()
+        try:
+            return (replicas.a, replicas.b)[n % 2].send(patient, message)
+        except requests.Timeout:
+            return None
+
+    with ThreadPoolExecutor(len(sends)) as pool:
+        replies = dict(zip(sends, pool.map(send, enumerate(sends))))
+
+    waited = [send for send, reply in replies.items() if reply is None]
+    assert not waited, f"no reply within 30 s (a conversation's lock never freed?): {waited}"
+    stored = replicas.events(*patients)
+    for patient in patients:
+        conversation = turns(stored[patient])
+        assert sorted(turn[0]["text"] for turn in conversation) == sorted(messages), patient
+        for turn in conversation:
+            answer = replies[patient, turn[0]["text"]]
+            # The message's own answer, and nothing of another message's turn in between.
+            assert [e.get("text") for e in turn if e["event"] == "bot"] == texts(answer), turn
+            actions = [e["name"] for e in turn if e["event"] == "action"]
+            assert actions[-1] == "action_listen" and actions.count("action_listen") == 1, turn
+            assert answer[0]["text"].startswith(next(label for name, label in PROCEDURES if name in turn[0]["text"]))
+        assert [e["event"] for e in stored[patient]].count("session_started") == 1, patient
+    # The API of either replica shows what PostgreSQL holds.
+    tracker_events = replicas.b.tracker(patients[0])["events"]
+    assert [(e["event"], e["timestamp"]) for e in tracker_events] == [
+        (e["event"], e["timestamp"]) for e in stored[patients[0]]
+    ]
+
+
+def test_many_conversations_over_both_replicas_are_stored_completely(replicas):
+    """50 patients, 10 questions each, every other one to the other replica, 12 at a time."""
+    questions = [question.format(name) for question in QUESTIONS for name, _ in PROCEDURES]
+    conversations = {
+        new_patient(): [questions[(n + i) % len(questions)] for i in range(10)] for n in range(50)
+    }
+
+    def converse(numbered: tuple[int, str]) -> tuple[str, list[list[dict]]]:
+        n, patient = numbered
+        return patient, [
+            (replicas.a, replicas.b)[(n + i) % 2].send(patient, message)
+            for i, message in enumerate(conversations[patient])
+        ]
+
+    with ThreadPoolExecutor(12) as pool:
+        replies = dict(pool.map(converse, enumerate(conversations)))
+
+    stored = replicas.events(*conversations)
+    assert sum(e["event"] == "user" for events in stored.values() for e in events) == 500
+    for patient, messages in conversations.items():
+        events = stored[patient]
+        assert [e["text"] for e in events if e["event"] == "user"] == messages, patient
+        for message, answer in zip(messages, replies[patient]):  # about what was asked
+            assert answer and next(label for name, label in PROCEDURES if name in message) in answer[0]["text"]
+        answered = [reply for turn in replies[patient] for reply in turn]
+        assert [e.get("text") for e in events if e["event"] == "bot"] == texts(answered), patient
+        assert [len(turn) for turn in turns(events)] == [
+            len(turn) for turn in turns(replicas.a.tracker(patient)["events"])
+        ], patient

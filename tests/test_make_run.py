@@ -13,6 +13,7 @@ from tests.conftest import ROOT, free_port
 
 NAME = "Zebulon Quixote"  # a patient's personal detail, which must not reach the logs
 UNAVAILABLE = "I can't look that up right now"
+CLEAN_ENVIRONMENT = {name: os.environ[name] for name in ("PATH", "HOME", "LANG", "CI") if name in os.environ}
 
 
 class MakeRun:
@@ -28,6 +29,7 @@ class MakeRun:
         self.process = subprocess.Popen(
             ["make", "--no-print-directory", "run", f"STORAGE={self.storage}", *variables],
             cwd=ROOT, stdout=self.output.open("w"), stderr=subprocess.STDOUT,
+            env=CLEAN_ENVIRONMENT,  # not the settings `make test` exports: a clinic's shell
             stdin=subprocess.DEVNULL, start_new_session=True,  # Ctrl-C goes to the whole group
         )
         self.wait_for_answer("sender-check", "hello")
@@ -48,7 +50,7 @@ class MakeRun:
                     return reply
             except (requests.ConnectionError, requests.Timeout, AssertionError):
                 pass
-            time.sleep(1)
+            time.sleep(2)  # within the rate limit per sender
         pytest.fail(f"no answer from make run after {timeout}s:\n{self.output.read_text()[-3000:]}")
 
     def pid(self, program):

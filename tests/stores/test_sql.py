@@ -33,7 +33,7 @@ def store(cls, path):
 
 
 def run(coroutine):
-    return asyncio.get_event_loop().run_until_complete(coroutine)
+    return asyncio.run(coroutine)
 
 
 async def say(store, sender, question, procedure="62290"):

@@ -71,10 +71,12 @@ class MakeRun:
 @pytest.fixture(scope="module")
 def make_run(tmp_path_factory):
     running = MakeRun(tmp_path_factory.mktemp("make-run"))
-    running.start()
-    yield running
-    if running.process.poll() is None:
-        running.stop()
+    try:
+        running.start()
+        yield running
+    finally:  # also when it never answered: nothing may be left running
+        if running.process.poll() is None:
+            running.stop()
 
 
 def test_only_the_webhooks_are_public(make_run):

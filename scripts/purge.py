@@ -12,7 +12,6 @@ $ENDPOINTS (endpoints.yml unless set). Run it daily, e.g. from cron (README).
 from __future__ import annotations
 
 import argparse
-import sqlite3
 import time
 from contextlib import closing
 from datetime import date, timedelta

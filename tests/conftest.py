@@ -1,6 +1,7 @@
 """Fixtures for the end-to-end tests: the real servers, started by scripts/local_servers.py."""
 
-from typing import Iterator
+import time
+from typing import Callable, Iterator
 
 import pytest
 
@@ -18,3 +19,12 @@ def assistant(tmp_path_factory) -> Iterator[Assistant]:
     """The assistant with the REST channel, shared by the tests of a session."""
     with running_assistant(tmp_path_factory.mktemp("assistant")) as running:
         yield running
+
+
+def eventually(check: Callable[[], bool], timeout: float, what: str) -> None:
+    """Waits until `check()` holds; fails the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            pytest.fail(f"not after {timeout} s: {what}")
+        time.sleep(0.2)

@@ -29,14 +29,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Iterator
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -47,8 +46,8 @@ from scripts.local_servers import TOKEN, Assistant, Server, action_server, rasa_
 from tests.channels.fake_api import PROJECT_CREDENTIALS, FakeApi, channel_env
 from tests.channels.test_slack import (
     BOT_TOKEN as SLACK_BOT_TOKEN,
-    BOT_USER as SLACK_BOT_USER,
     SIGNING_SECRET as SLACK_SIGNING_SECRET,
+    click as slack_click,
     message_event,
     new_ids,
     post_event,
@@ -67,7 +66,7 @@ from tests.channels.test_telegram import (
     telegram_env,
     text_update,
 )
-from tests.conftest import ROOT
+from tests.conftest import ROOT, eventually
 
 DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text())
 SLOTS = {name: slot["initial_value"] for name, slot in DOMAIN["slots"].items()
@@ -274,26 +273,9 @@ class SlackPatient(Patient):
         assert post_event(self.assistant, body, signed(body)).status_code == 200
 
     def _press(self, reply: Reply, title: str) -> None:
-        post, button = reply.raw, reply.buttons[title]
-        click = {
-            "type": "block_actions", "api_app_id": "A0001", "token": "legacy-verification-token",
-            "user": {"id": self.sender, "username": "patient", "name": "patient", "team_id": "T0001"},
-            "container": {"type": "message", "message_ts": post.answer["ts"],
-                          "channel_id": self.conversation, "is_ephemeral": False},
-            "trigger_id": "1111.2222.abcd", "team": {"id": "T0001", "domain": "clinic"},
-            "channel": {"id": self.conversation, "name": "directmessage"},
-            "message": {"bot_id": "B0001", "type": "message", "user": SLACK_BOT_USER,
-                        "ts": post.answer["ts"], "text": post.params["text"],
-                        "blocks": post.params["blocks"]},
-            "state": {"values": {}}, "response_url": "https://hooks.slack.com/actions/T0001/1/x",
-            "actions": [{"action_id": button["action_id"], "block_id": button.get("block_id", "b"),
-                         "text": button["text"], "value": button["value"], "type": "button",
-                         "action_ts": f"{time.time():.6f}"}],
-        }
-        form = urlencode({"payload": json.dumps(click)}).encode()
-        answer = requests.post(f"{self.assistant.url}/webhooks/slack/webhook", data=form, timeout=10,
-                               headers={"Content-Type": "application/x-www-form-urlencoded",
-                                        **signed(form)})
+        button = reply.buttons[title]
+        answer = slack_click(self.assistant, self.sender, self.conversation, reply.raw, button,
+                             button.get("block_id", "b"))
         assert answer.status_code == 200
 
     def _arrived(self) -> list[tuple[float, Any]]:
@@ -398,14 +380,6 @@ def print_turn(patient: Patient, turn: list[str]) -> None:
 
 def bot_texts(turn: list[str]) -> list[str]:
     return [line for line in turn if line.startswith("bot: ")]
-
-
-def eventually(check: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            pytest.fail(f"not after {timeout} s: {what}")
-        time.sleep(0.2)
 
 
 # ---------- servers ----------
@@ -645,7 +619,7 @@ def test_an_answer_slow_to_deliver_is_not_followed_by_the_fallback(clinic, patie
     SLOW_CHATS.add(patient.chat)  # the fake Bot API takes 5 s for each sendMessage
     patient.SETTLE = 4  # longer than the reply timeout
     replies = patient.say(RISKS_QUESTION)
-    print(f"\n  slow Telegram: " + " | ".join(f"{r.after:.2f} s {r.text[:30]}" for r in replies), end="")
+    print("\n  slow Telegram: " + " | ".join(f"{r.after:.2f} s {r.text[:30]}" for r in replies), end="")
     assert RISKS in replies[0].text
     assert texts(replies) == [replies[0].text], "the fallback came after the answer"
 

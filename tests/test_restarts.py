@@ -13,6 +13,7 @@ import pytest
 import requests
 
 from scripts.local_servers import TOKEN, Assistant, action_server, rasa_server, started
+from tests.conftest import eventually
 
 QUESTIONS = [
     "what are the risks of a discogram?",
@@ -82,13 +83,6 @@ class Load:
         return sum(len(texts) for texts in self.acknowledged.values())
 
 
-def wait_for(condition, timeout=60):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.2)
-
-
 def assert_nothing_acknowledged_was_lost(load, workdir):
     for sender, texts in load.acknowledged.items():
         stored = stored_user_messages(workdir, sender)
@@ -98,11 +92,11 @@ def assert_nothing_acknowledged_was_lost(load, workdir):
 def test_kill_9_of_the_rasa_server_under_load_loses_no_answered_message(servers, tmp_path):
     actions, rasa = servers
     with Load(rasa.url) as load:
-        wait_for(lambda: load.count() >= 30)
+        eventually(lambda: load.count() >= 30, 60, "30 answered messages")
         rasa.stop(kill=True)
         killed_at = load.count()
         rasa.start()
-        wait_for(lambda: load.count() >= killed_at + 30, timeout=120)
+        eventually(lambda: load.count() >= killed_at + 30, 120, "30 answers after the restart")
     assert load.failures > 0  # the crash really hit requests in flight
     assert_nothing_acknowledged_was_lost(load, tmp_path)
     print(f"{load.count()} answered messages, {load.failures} failed during the crash: none lost")
@@ -117,12 +111,13 @@ def test_kill_9_of_the_rasa_server_under_load_loses_no_answered_message(servers,
 def test_kill_9_of_the_action_server_under_load_loses_no_message(servers, tmp_path):
     actions, rasa = servers
     with Load(rasa.url) as load:
-        wait_for(lambda: load.count() >= 30)
+        eventually(lambda: load.count() >= 30, 60, "30 answered messages")
         actions.stop(kill=True)
         killed_at = load.count()
-        wait_for(lambda: load.count() >= killed_at + 12)  # answered with the fallback meanwhile
+        eventually(lambda: load.count() >= killed_at + 12, 60,  # answered with the fallback meanwhile
+                   "12 answers while the action server is down")
         actions.start()
         restarted_at = load.count()
-        wait_for(lambda: load.count() >= restarted_at + 30)
+        eventually(lambda: load.count() >= restarted_at + 30, 60, "30 answers after the restart")
     assert_nothing_acknowledged_was_lost(load, tmp_path)
     print(f"{load.count()} answered messages, none lost")

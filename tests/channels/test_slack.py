@@ -65,6 +65,30 @@ def signed(body: bytes, secret: str = SIGNING_SECRET, timestamp: int | None = No
     return {"X-Slack-Request-Timestamp": str(timestamp), "X-Slack-Signature": f"v0={digest.hexdigest()}"}
 
 
+def click(assistant, user: str, channel: str, post, button: dict, block_id: str = "b") -> requests.Response:
+    """The patient clicks `button` of the bot's message `post` (a fake Web API call):
+    Slack posts a signed, form-encoded block_actions payload."""
+    payload = {
+        "type": "block_actions",
+        "user": {"id": user, "username": "patient", "name": "patient", "team_id": "T0001"},
+        "api_app_id": "A0001", "token": "legacy-verification-token",
+        "container": {"type": "message", "message_ts": post.answer["ts"],
+                      "channel_id": channel, "is_ephemeral": False},
+        "trigger_id": "1111.2222.abcd", "team": {"id": "T0001", "domain": "clinic"},
+        "channel": {"id": channel, "name": "directmessage"},
+        "message": {"bot_id": "B0001", "type": "message", "user": BOT_USER,
+                    "ts": post.answer["ts"], "text": post.params["text"],
+                    "blocks": post.params["blocks"]},
+        "state": {"values": {}}, "response_url": "https://hooks.slack.com/actions/T0001/1/x",
+        "actions": [{"action_id": button["action_id"], "block_id": block_id,
+                     "text": button["text"], "value": button["value"], "type": "button",
+                     "action_ts": f"{time.time():.6f}"}],
+    }
+    form = urlencode({"payload": json.dumps(payload)}).encode()
+    return requests.post(f"{assistant.url}/webhooks/slack/webhook", data=form, timeout=10,
+                         headers={"Content-Type": "application/x-www-form-urlencoded", **signed(form)})
+
+
 def new_ids() -> tuple[str, str]:
     """A patient (Slack user id) and the direct-message channel with the app."""
     suffix = uuid.uuid4().hex[:8].upper()
@@ -131,26 +155,7 @@ def test_buttons_are_interactive_and_a_click_is_answered(slack):
     button = buttons["Interspinous spacer, second level (lumbar)"]
 
     # The patient clicks it: Slack posts a signed, form-encoded block_actions payload.
-    click = {
-        "type": "block_actions",
-        "user": {"id": user, "username": "patient", "name": "patient", "team_id": "T0001"},
-        "api_app_id": "A0001", "token": "legacy-verification-token",
-        "container": {"type": "message", "message_ts": question.answer["ts"],
-                      "channel_id": channel, "is_ephemeral": False},
-        "trigger_id": "1111.2222.abcd", "team": {"id": "T0001", "domain": "clinic"},
-        "channel": {"id": channel, "name": "directmessage"},
-        "message": {"bot_id": "B0001", "type": "message", "user": BOT_USER,
-                    "ts": question.answer["ts"], "text": question.params["text"],
-                    "blocks": question.params["blocks"]},
-        "state": {"values": {}}, "response_url": "https://hooks.slack.com/actions/T0001/1/x",
-        "actions": [{"action_id": button["action_id"], "block_id": actions.get("block_id", "b"),
-                     "text": button["text"], "value": button["value"], "type": "button",
-                     "action_ts": f"{time.time():.6f}"}],
-    }
-    form = urlencode({"payload": json.dumps(click)}).encode()
-    answer = requests.post(f"{assistant.url}/webhooks/slack/webhook", data=form, timeout=10,
-                           headers={"Content-Type": "application/x-www-form-urlencoded",
-                                    **signed(form)})
+    answer = click(assistant, user, channel, question, button, actions.get("block_id", "b"))
     assert answer.status_code == 200
 
     answer = fake.wait_for("chat.postMessage", posts_to(channel, "Typically takes"))[0]

@@ -56,7 +56,7 @@ import yaml
 
 from bench.nlu import examples
 from scripts.local_servers import (
-    ENV, RASA, ROOT, action_server, free_port, rasa_server, started, wait_until_up,
+    ENV, GUARD_DEFAULTS, RASA, ROOT, action_server, free_port, rasa_server, started, wait_until_up,
 )
 
 HELDOUT = ROOT / "tests" / "heldout"
@@ -357,7 +357,8 @@ def start_ours(stack: ExitStack, workdir: Path, model: Path) -> Bot:
     shutil.rmtree(servers, ignore_errors=True)
     servers.mkdir()
     actions = action_server(servers)
-    rasa = rasa_server(servers, actions.url, model=model)
+    # Production settings: each simulated patient has its own address and sender.
+    rasa = rasa_server(servers, actions.url, guard=GUARD_DEFAULTS, model=model)
     started_at = time.time()
     stack.enter_context(started(actions, rasa))
     answered = first_answer(rasa.url)

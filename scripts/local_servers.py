@@ -25,6 +25,14 @@ REST_ONLY = "channels.rest.RestInput:\n"  # credentials.yml text: the REST chann
 TOKEN = secrets.token_hex(16)  # the Rasa HTTP API token of the servers started here
 ENV = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
 
+# The guard's settings (channels/guard.py) for servers whose tests are not about the
+# guard. Every test's messages come from 127.0.0.1, and how many fall inside one
+# rate-limit window depends on the machine's speed: no rate limits. Nor a reply
+# timeout that a slow machine's normal answer could reach.
+GUARD_OFF = {"RATE_LIMIT_PER_SENDER": "0", "RATE_LIMIT_PER_ADDRESS": "0", "REPLY_TIMEOUT_SECONDS": "60"}
+# The production defaults (the guard's own), for what measures or tests them.
+GUARD_DEFAULTS: dict = {}
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -132,13 +140,19 @@ def action_server(workdir: Path, env: dict | None = None, name: str = "actions")
 def rasa_server(
     workdir: Path,
     action_url: str,
+    *,
+    guard: dict,
     credentials: str = REST_ONLY,
     endpoints: Path = ENDPOINTS,
     env: dict | None = None,
     name: str = "rasa",
     model: Path = MODEL,
 ) -> Server:
-    """The Rasa server with the trained model, the API on (behind a token) for the tests."""
+    """The Rasa server with the trained model, the API on (behind a token) for the tests.
+
+    `guard` is the guard's settings (GUARD_OFF, or the limits a test is about):
+    required, so that every caller states the limits it relies on.
+    """
     if not model.exists():
         raise RuntimeError(f"{model} missing: run `make train` (or `make test`, which trains)")
     port = free_port()
@@ -149,7 +163,8 @@ def rasa_server(
         [str(RASA), "run", "--model", str(model), "--port", str(port),
          "--endpoints", str(endpoints), "--credentials", str(credentials_file),
          "--enable-api", "--auth-token", TOKEN],
-        url, f"{url}/", workdir / f"{name}.log", server_environment(workdir, action_url, env),
+        url, f"{url}/", workdir / f"{name}.log",
+        server_environment(workdir, action_url, {**guard, **(env or {})}),
     )
 
 
@@ -167,14 +182,15 @@ def started(*servers: Server) -> Iterator[None]:
 
 @contextmanager
 def running_assistant(
-    workdir: Path, credentials: str = REST_ONLY, env: dict | None = None
+    workdir: Path, credentials: str = REST_ONLY, env: dict | None = None, *, guard: dict
 ) -> Iterator[Assistant]:
     """The real action server and Rasa server (trained model, endpoints.yml) on free ports.
 
     `credentials` is the text of the credentials file to use; `env` adds
-    environment variables (e.g. a channel's token) for both servers.
+    environment variables (e.g. a channel's token) for both servers; `guard` is
+    the guard's settings, as for rasa_server.
     """
     actions = action_server(workdir, env)
-    rasa = rasa_server(workdir, actions.url, credentials, env=env)
+    rasa = rasa_server(workdir, actions.url, guard=guard, credentials=credentials, env=env)
     with started(actions, rasa):
         yield Assistant(rasa.url, TOKEN, workdir)

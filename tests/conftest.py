@@ -6,6 +6,7 @@ from typing import Callable, Iterator
 import pytest
 
 from scripts.local_servers import (  # noqa: F401  (re-exported for the tests)
+    GUARD_OFF,
     MODEL,
     ROOT,
     Assistant,
@@ -16,8 +17,11 @@ from scripts.local_servers import (  # noqa: F401  (re-exported for the tests)
 
 @pytest.fixture(scope="session")
 def assistant(tmp_path_factory) -> Iterator[Assistant]:
-    """The assistant with the REST channel, shared by the tests of a session."""
-    with running_assistant(tmp_path_factory.mktemp("assistant")) as running:
+    """The assistant with the REST channel, shared by the tests of a session.
+
+    Many tests share it, from one address: no rate limits (they have tests of their own).
+    """
+    with running_assistant(tmp_path_factory.mktemp("assistant"), guard=GUARD_OFF) as running:
         yield running
 
 

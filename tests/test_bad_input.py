@@ -26,17 +26,12 @@ import requests
 import socketio
 import yaml
 
-from scripts.local_servers import TOKEN, Assistant, Server, action_server, rasa_server, started
+from scripts.local_servers import GUARD_OFF, TOKEN, Assistant, Server, action_server, rasa_server, started
 from tests.conftest import ROOT
 
 MAX_BODY = 1_000_000  # SANIC_REQUEST_MAX_SIZE
 ORIGIN = "http://127.0.0.1:8080"  # a page allowed to use the widget
-ENV = {
-    "SANIC_REQUEST_MAX_SIZE": str(MAX_BODY),
-    "RATE_LIMIT_PER_SENDER": "0",
-    "RATE_LIMIT_PER_ADDRESS": "0",
-    "REPLY_TIMEOUT_SECONDS": "20",
-}
+ENV = {"SANIC_REQUEST_MAX_SIZE": str(MAX_BODY)}
 JSON = {"Content-Type": "application/json"}
 
 QUESTION = "what are the risks of a discogram?"
@@ -81,7 +76,7 @@ def credentials() -> str:
 def servers(tmp_path_factory) -> Iterator[Servers]:
     workdir = tmp_path_factory.mktemp("bad-input")
     actions = action_server(workdir, ENV)
-    rasa = rasa_server(workdir, actions.url, credentials(), env=ENV)
+    rasa = rasa_server(workdir, actions.url, guard=GUARD_OFF, credentials=credentials(), env=ENV)
     with started(actions, rasa):
         yield Servers(Assistant(rasa.url, TOKEN, workdir), rasa, actions)
 

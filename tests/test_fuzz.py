@@ -33,15 +33,10 @@ from hypothesis import strategies as st
 from rasa.shared.core.constants import DEFAULT_INTENTS
 
 from channels.guard import clean
-from tests.conftest import ROOT, Assistant, running_assistant
+from tests.conftest import GUARD_OFF, ROOT, Assistant, running_assistant
 
 SEED = int(os.environ.get("FUZZ_SEED", "20261121"))
-ENV = {
-    "SANIC_REQUEST_MAX_SIZE": "1000000",
-    "RATE_LIMIT_PER_SENDER": "0",
-    "RATE_LIMIT_PER_ADDRESS": "0",
-    "REPLY_TIMEOUT_SECONDS": "20",
-}
+ENV = {"SANIC_REQUEST_MAX_SIZE": "1000000"}
 MAX_CHARS = 1000  # MAX_MESSAGE_CHARS's default
 FUZZ = settings(
     deadline=None,
@@ -126,7 +121,7 @@ messages = st.one_of(garbage, words_of_any_script, json_fragments, commands, lon
 @pytest.fixture(scope="module")
 def assistant(tmp_path_factory) -> Iterator[Assistant]:
     print(f"\nfuzz seed: {SEED} (set FUZZ_SEED to try others)")
-    with running_assistant(tmp_path_factory.mktemp("fuzz"), env=ENV) as running:
+    with running_assistant(tmp_path_factory.mktemp("fuzz"), env=ENV, guard=GUARD_OFF) as running:
         yield running
 
 

@@ -58,6 +58,7 @@ from tests.channels.test_telegram import (
     BOT_ID as TELEGRAM_BOT_ID,
     BOT_NAME as TELEGRAM_BOT_NAME,
     SLOW_CHATS,
+    SLOW_SEND_SECONDS,
     UPDATE_IDS,
     fake_telegram,
     new_chat,
@@ -81,8 +82,14 @@ def domain_text(response: str) -> str:
 
 FALLBACK = domain_text("utter_guard_unavailable")
 RATE_LIMITED = domain_text("utter_guard_rate_limited")
-REPLY_WITHIN = 3.0  # seconds, from sending to the reply arriving
-SLOW_SECONDS = 6.0  # the slow action server's delay
+# The guard's settings here: no rate limits (every channel's patients share 127.0.0.1;
+# the limits have their own server below), and a reply timeout that a normal answer
+# does not reach on a slow machine, while a fault is far beyond it.
+REPLY_TIMEOUT = 4.0
+GUARD = {"RATE_LIMIT_PER_SENDER": "0", "RATE_LIMIT_PER_ADDRESS": "0",
+         "REPLY_TIMEOUT_SECONDS": str(REPLY_TIMEOUT)}
+REPLY_WITHIN = REPLY_TIMEOUT + 2  # seconds, from sending to the fallback arriving
+SLOW_SECONDS = 3 * REPLY_TIMEOUT  # the slow action server's delay
 ORIGIN = "http://localhost:8080"  # a page credentials.yml's socketio channel allows
 
 RISKS_QUESTION = "what are the risks of a discogram?"
@@ -455,7 +462,7 @@ def clinic(tmp_path_factory, loop) -> Iterator[Clinic]:
     env = {**telegram_env(telegram), "SLACK_BOT_TOKEN": SLACK_BOT_TOKEN,
            "SLACK_SIGNING_SECRET": SLACK_SIGNING_SECRET, "SLACK_API_URL": f"{slack.url}/api/"}
     actions = action_server(workdir, env)
-    rasa = rasa_server(workdir, actions.url, PROJECT_CREDENTIALS, env=env)
+    rasa = rasa_server(workdir, actions.url, guard=GUARD, credentials=PROJECT_CREDENTIALS, env=env)
     try:
         with started(actions, rasa):
             clinic = Clinic(Assistant(rasa.url, TOKEN, workdir), rasa, actions, slack, telegram,
@@ -616,8 +623,9 @@ def test_an_action_raising_gets_the_fallback_and_the_next_question_is_answered(
 
 def test_an_answer_slow_to_deliver_is_not_followed_by_the_fallback(clinic, patients):
     [patient] = [p for p in patients if isinstance(p, TelegramPatient)]
-    SLOW_CHATS.add(patient.chat)  # the fake Bot API takes 5 s for each sendMessage
-    patient.SETTLE = 4  # longer than the reply timeout
+    SLOW_CHATS.add(patient.chat)  # the fake Bot API takes SLOW_SEND_SECONDS for each sendMessage
+    assert SLOW_SEND_SECONDS > REPLY_TIMEOUT
+    patient.SETTLE = REPLY_TIMEOUT + 2  # room for a fallback after the answer
     replies = patient.say(RISKS_QUESTION)
     print("\n  slow Telegram: " + " | ".join(f"{r.after:.2f} s {r.text[:30]}" for r in replies), end="")
     assert RISKS in replies[0].text
@@ -632,11 +640,14 @@ PER_SENDER, PER_ADDRESS = 3, 6
 @pytest.fixture(scope="module")
 def limited(clinic) -> Iterator[Assistant]:
     """A second Rasa server (REST and socket), with small limits, on the same action server."""
+    # A window longer than any run of this test: what is counted does not depend
+    # on how fast the machine sends the messages.
+    guard = {"RATE_LIMIT_PER_SENDER": str(PER_SENDER), "RATE_LIMIT_PER_ADDRESS": str(PER_ADDRESS),
+             "RATE_LIMIT_WINDOW_SECONDS": "3600", "REPLY_TIMEOUT_SECONDS": str(REPLY_TIMEOUT)}
     rasa = rasa_server(
-        clinic.workdir, clinic.actions.url, PROJECT_CREDENTIALS, name="rasa-limited",
-        env={**channel_env(), "RATE_LIMIT_PER_SENDER": str(PER_SENDER),
-             "RATE_LIMIT_PER_ADDRESS": str(PER_ADDRESS), "RATE_LIMIT_WINDOW_SECONDS": "60",
-             "TRACKER_DB": str(clinic.workdir / "conversations-limited.db")})
+        clinic.workdir, clinic.actions.url, guard=guard, credentials=PROJECT_CREDENTIALS,
+        name="rasa-limited",
+        env={**channel_env(), "TRACKER_DB": str(clinic.workdir / "conversations-limited.db")})
     with started(rasa):
         yield Assistant(rasa.url, TOKEN, clinic.workdir)
 

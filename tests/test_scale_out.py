@@ -21,10 +21,6 @@ from scripts.local_services import PostgreSQL, postgresql, redis
 from tests.conftest import ROOT
 
 ENDPOINTS = ROOT / "endpoints.scale-out.yml"
-# The message guard (channels/guard.py) answers "can't look that up" after 2.5 s
-# and lets one address send 120 messages a minute. Here every message comes from
-# 127.0.0.1, and messages wait for their conversation's lock on purpose.
-GUARD_SETTINGS = {"REPLY_TIMEOUT_SECONDS": "60", "RATE_LIMIT_PER_ADDRESS": "0"}
 
 # (how the patient names it, the start of every answer about it)
 PROCEDURES = [
@@ -69,10 +65,12 @@ class Replicas:
 def replicas(tmp_path_factory) -> Iterator[Replicas]:
     workdir = tmp_path_factory.mktemp("scale-out")
     with postgresql(workdir) as database, redis(workdir) as lock_server:
-        env = {**database.environment(), **lock_server.environment(), **GUARD_SETTINGS}
+        env = {**database.environment(), **lock_server.environment()}
         actions = action_server(workdir, env)
         a, b = (
-            rasa_server(workdir, actions.url, endpoints=ENDPOINTS, env=env, name=f"rasa-{name}")
+            # Messages wait for their conversation's lock on purpose: no reply timeout.
+            rasa_server(workdir, actions.url, guard=GUARD_OFF, endpoints=ENDPOINTS, env=env,
+                        name=f"rasa-{name}")
             for name in "ab"
         )
         with started(actions, a, b):

@@ -26,7 +26,7 @@ from tests.channels.fake_api import (
     log_of,
     user_turns,
 )
-from tests.conftest import running_assistant
+from tests.conftest import GUARD_OFF, running_assistant
 
 BOT_TOKEN = "xoxb-1111-2222-fake"
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -53,7 +53,8 @@ def slack(tmp_path_factory):
     env = channel_env(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
                       SLACK_API_URL=f"{fake.url}/api/")
     try:
-        with running_assistant(tmp_path_factory.mktemp("slack"), PROJECT_CREDENTIALS, env) as assistant:
+        with running_assistant(tmp_path_factory.mktemp("slack"), PROJECT_CREDENTIALS, env,
+                               guard=GUARD_OFF) as assistant:
             yield assistant, fake
     finally:
         fake.stop()
@@ -250,7 +251,7 @@ def test_without_channel_variables_slack_and_telegram_are_off_and_rest_works(tmp
     """What `make run` does with no Slack or Telegram variables set (the Makefile
     exports them empty): the server starts with the project's credentials.yml, the
     REST channel answers, the two webhooks say they are not configured."""
-    with running_assistant(tmp_path, PROJECT_CREDENTIALS, channel_env()) as assistant:
+    with running_assistant(tmp_path, PROJECT_CREDENTIALS, channel_env(), guard=GUARD_OFF) as assistant:
         replies = assistant.send("patient-rest", "What are the risks of a discogram?")
         assert "• Infection at the injection site." in replies[0]["text"]
 

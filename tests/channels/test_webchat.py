@@ -28,7 +28,7 @@ import yaml
 from aiohttp import web
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.conftest import ROOT, free_port, running_assistant
+from tests.conftest import GUARD_OFF, ROOT, free_port, running_assistant
 
 WEBCHAT = ROOT / "webchat"
 PUBLIC = WEBCHAT / "public"
@@ -195,7 +195,8 @@ def web_port() -> int:
 def assistant(tmp_path_factory, web_port, served_widget):
     """The real Rasa + action servers; the socketio channel allows the test page's origin."""
     workdir = tmp_path_factory.mktemp("webchat")
-    with running_assistant(workdir, credentials=credentials(f"http://127.0.0.1:{web_port}")) as running:
+    with running_assistant(workdir, credentials=credentials(f"http://127.0.0.1:{web_port}"),
+                           guard=GUARD_OFF) as running:
         yield running
 
 

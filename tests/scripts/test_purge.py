@@ -5,7 +5,7 @@ import sqlite3
 import subprocess
 import time
 
-from tests.conftest import ROOT, running_assistant
+from tests.conftest import GUARD_OFF, ROOT, running_assistant
 
 DAY = 86400
 
@@ -21,7 +21,7 @@ def age(database, days, sender=None):
 
 
 def test_purge_deletes_only_what_is_older_than_the_retention(tmp_path):
-    with running_assistant(tmp_path) as assistant:
+    with running_assistant(tmp_path, guard=GUARD_OFF) as assistant:
         assistant.send("old-patient", "what are the risks of a discogram?")
         assistant.send("old-patient", "what is the weather tomorrow?")  # kept as feedback
         assistant.send("recent-patient", "what are the risks of nucleoplasty?")

@@ -23,6 +23,7 @@ from actions.answers import (
     split_short,
 )
 from actions.knowledge_base import KnowledgeBase, Procedure
+from components.procedure_descriptions import DESCRIBED
 from actions.retrieval import Match, NotInDocument
 
 # Loaded and indexed when the action server starts, not on the first patient's
@@ -70,6 +71,22 @@ def procedures_in_message(kb: KnowledgeBase, tracker: Tracker) -> list[Procedure
         if procedure and procedure not in found:
             found.append(procedure)
     return found
+
+
+def procedures_meant(kb: KnowledgeBase, tracker: Tracker) -> tuple[list[Procedure], list[Procedure]]:
+    """(the procedures the message is about, or the candidates to ask between).
+
+    Named procedures first; else the ones it describes ("the scar tissue procedure
+    with the catheter"), where the conversation's own procedure wins if it fits.
+    """
+    named = procedures_in_message(kb, tracker)
+    if named:
+        return named, []
+    described = [p for p in map(kb.get, entity_values(tracker, DESCRIBED)) if p]
+    current = kb.get(tracker.get_slot("procedure"))
+    if current in described or not described:
+        return [], []
+    return (described, []) if len(described) == 1 else ([], described)
 
 
 def mentions_code(tracker: Tracker, procedure: Procedure) -> bool:
@@ -120,7 +137,7 @@ class ActionCannotAnswer(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
         kb = knowledge_base.default()
         intent = intent_of(tracker)
-        if intent == "nlu_fallback" and procedures_in_message(kb, tracker):
+        if intent == "nlu_fallback" and any(procedures_meant(kb, tracker)):
             # Unsure what is asked, but it names one of our procedures ("its the
             # sedation for spine imaging"): the pending question, or an overview.
             return await ActionAnswerSection().run(dispatcher, tracker, domain)
@@ -172,23 +189,27 @@ class ActionAnswerSection(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
         kb = knowledge_base.default()
         intent = intent_of(tracker)
-        named = procedures_in_message(kb, tracker)
+        named, candidates = procedures_meant(kb, tracker)
         if intent == "tell_me_more" and not named:
             return self._more(dispatcher, kb, tracker)
 
+        tier = tracker.latest_message.get("red_flag_conditional")
+        if tier in ("emergency", "care_team"):  # "what should I do if I get a fever?"
+            dispatcher.utter_message(response=f"utter_when_to_call_{tier}")
+
         other_topics = other_topics_in_message(kb, tracker)
         # "Is a steroid injection an alternative?" is about our procedure's alternatives.
-        if not named and other_topics and intent != "ask_alternatives":
+        if not named and not candidates and other_topics and intent != "ask_alternatives":
             say_cannot_answer(dispatcher, kb, tracker, "other_topic")
             return []
 
         section_key = self._section_key(kb, intent, tracker, named)
-        procedures = named or [p for p in [kb.get(tracker.get_slot("procedure"))] if p]
+        procedures = named or [p for p in [kb.get(tracker.get_slot("procedure"))] if p and not candidates]
         if not procedures:
             dispatcher.utter_message(
                 response="utter_ask_which_procedure",
                 section=section_title(kb, section_key or OVERVIEW).lower(),
-                buttons=procedure_buttons(kb, "switch_procedure"),
+                buttons=procedure_buttons(kb, "switch_procedure", candidates or kb.procedures),
             )
             return [SlotSet("section", section_key or OVERVIEW), SlotSet("awaiting_procedure", True)]
 
@@ -227,14 +248,16 @@ class ActionAnswerSection(Action):
             found = retrieval.default().search(question, procedure, key)
             if isinstance(found, NotInDocument):
                 feedback.record("not_in_document", intent_of(tracker), procedure.code, key, question)
-                # Then what the document says on the section asked about, unless the
-                # topic is one no document covers (costs, parking...).
-                show_section = found.in_any_document and section_key and procedure.section(key)
+                # Then the closest the document comes: the section asked about, else the
+                # one the question's words fit best; unless the topic is one no document
+                # covers (costs, parking...).
+                if not procedure.section(key):
+                    key = retrieval.default().closest_section(question, procedure) or OVERVIEW
                 dispatcher.utter_message(
                     response="utter_not_in_document", procedure=procedure.label, topic=found.topic,
-                    buttons=[] if show_section else procedure_buttons(kb, "about_procedure"),
+                    buttons=[] if found.in_any_document else procedure_buttons(kb, "about_procedure"),
                 )
-                if not show_section:
+                if not found.in_any_document:
                     return None
             elif isinstance(found, Match):
                 heading, lines = matched_lines(kb, found.passages)
@@ -246,12 +269,16 @@ class ActionAnswerSection(Action):
 
         section = procedure.section(key)
         if section is None:
+            closest = retrieval.default().closest_section(question, procedure) if question else None
             dispatcher.utter_message(
-                response="utter_section_not_covered", procedure=procedure.label,
-                section=section_title(kb, key).lower(), buttons=section_buttons(kb, procedure),
+                response="utter_section_not_covered_closest" if closest else "utter_section_not_covered",
+                procedure=procedure.label, section=section_title(kb, key).lower(),
+                buttons=[] if closest else section_buttons(kb, procedure),
             )
             feedback.record("section_not_covered", intent_of(tracker), procedure.code, key, question)
-            return None
+            if not closest:
+                return None
+            key, section = closest, procedure.section(closest)
 
         with_note = mentions_code(tracker, procedure) or (
             key == OVERVIEW and procedure.meta.code_status != "current"

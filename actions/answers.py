@@ -29,8 +29,9 @@ def payload(intent: str, procedure: Procedure) -> str:
     return f"/{intent}{json.dumps({'procedure': procedure.code})}"
 
 
-def procedure_buttons(kb: KnowledgeBase, intent: str) -> list[dict[str, str]]:
-    return [{"title": p.display_name, "payload": payload(intent, p)} for p in kb.procedures]
+def procedure_buttons(kb: KnowledgeBase, intent: str, procedures=None) -> list[dict[str, str]]:
+    """A button per procedure (all of them, or those given)."""
+    return [{"title": p.display_name, "payload": payload(intent, p)} for p in procedures or kb.procedures]
 
 
 def section_buttons(kb: KnowledgeBase, procedure: Procedure, exclude: str = "") -> list[dict[str, str]]:

@@ -39,6 +39,7 @@ class ProcedureMetadata(BaseModel):
     lay_names: list[str] = []
     abbreviations: list[str] = []
     misspellings: list[str] = []
+    described_as: list[str] = []
     other_codes: list[str] = []
     code_status: str = Field(regex=r"^(current|deleted)$")
     code_note: str

@@ -21,7 +21,7 @@ from sklearn.feature_extraction._stop_words import ENGLISH_STOP_WORDS
 from actions import knowledge_base
 from actions.document_parser import Block
 from actions.knowledge_base import KnowledgeBase, Procedure
-from actions.lemmas import lemmas
+from actions.lemmas import english_words, lemmas
 
 TOPICS_FILE = "question_topics.yml"
 # A passage must score at least this much (BM25, summed over the question's
@@ -94,7 +94,15 @@ class Retriever:
         section_words = {w for s in kb.section_specs for w in lemmas(s.title)}
         self.generic = {lemma for w in ENGLISH_STOP_WORDS for lemma in lemmas(w)}
         self.generic |= QUESTION_WORDS | section_words
-        self.name_words = {w for p in kb.procedures for n in p.names for w in lemmas(n)}
+        # A word of a name says which document, not what in it; but a topic's word stays
+        # where the name has a proper name beside it ("do they use a catheter for the
+        # Racz?": "Racz catheter" is a name, "catheter" the question).
+        names = [tuple(lemmas(n)) for p in kb.procedures for n in p.names]
+        topic_words = {phrase[0] for t in topics for phrase in t.patient_words if len(phrase) == 1}
+        english = english_words()
+        asked_about = {w for w in topic_words if all(
+            any(x not in english for x in name if x != w) for name in names if w in name)}
+        self.name_words = {w for name in names for w in name} - asked_about
 
     @staticmethod
     def _terms(words: tuple[str, ...] | list[str]) -> list[str]:
@@ -133,10 +141,18 @@ class Retriever:
         if not specific:
             return None
         # Without a topic, a word in common is weak evidence: stay in the section asked
-        # about, unless the document lacks it ("is a laser used?" -> the steps).
+        # about, unless the document lacks it ("is a laser used?" -> the steps). A detail
+        # that the document gives elsewhere is found by its topic (question_topics.yml).
         if procedure.section(section_key or ""):
             candidates = [i for i in candidates if self.passages[i].section_key == section_key]
         return self._best(candidates, specific, section_key, minimum=MIN_SCORE) if candidates else None
+
+    def closest_section(self, question: str, procedure: Procedure) -> str | None:
+        """The section of the procedure's document that the question's words fit best."""
+        words = [w for w in lemmas(question) if w not in self.name_words and w not in self.generic]
+        found = self._best([i for i, p in enumerate(self.passages) if p.procedure is procedure],
+                           words, None, minimum=MIN_SCORE) if words else None
+        return found.section_key if found else None
 
     def _best(
         self, candidates: list[int], query: list[str], section_key: str | None, minimum: float

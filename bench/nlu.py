@@ -29,9 +29,12 @@ from rank_bm25 import BM25Okapi
 from sklearn.metrics import f1_score
 
 from actions import knowledge_base
+from scripts.clinic_copy import ADDED, with_added_procedure
 from scripts.local_servers import GUARD_OFF, ROOT, Assistant, running_assistant
 
 HELDOUT = ROOT / "tests" / "heldout"
+SEALED = ROOT / "tests" / "sealed"  # measured only: its misses are never looked at
+SAFETY = ROOT / "tests" / "safety"
 RESULTS = ROOT / "bench" / "results" / "nlu.json"
 ANNOTATION = re.compile(r'\[([^\]]+)\]\{"entity": "procedure", "value": "([^"]+)"\}')
 HEADER = re.compile(r"^(?P<label>.+), CPT (?P<code>\S+) — (?P<heading>.+):$")
@@ -164,112 +167,232 @@ def safety(assistant: Assistant, reader: Reader, items) -> dict:
     }
 
 
-def conversations(assistant: Assistant, reader: Reader) -> dict:
-    data = yaml.safe_load((HELDOUT / "conversations.yml").read_text())["conversations"]
-    right, by_kind, wrong = 0, Counter(), []
-    turns = 0
+def judge(reader: Reader, replies: list[dict], expect: dict) -> tuple[str, bool, bool | None]:
+    """(kind, right?, right procedure?) of the replies to one turn.
+
+    `expect` as in tests/heldout/conversations.yml, or as in tests/sealed/ (where
+    `sections` lists every section that answers the question, `urgent: true`).
+    """
+    text = " ".join(r.get("text") or "" for r in replies)
+    answers = reader.answers(replies)
+    if "urgent" in expect:
+        tier = {"emergency": EMERGENCY_TEXT, "care_team": CARE_TEAM_TEXT}.get(expect["urgent"])
+        return "urgent", (tier in text) if tier else (EMERGENCY_TEXT in text or CARE_TEAM_TEXT in text), None
+    if expect.get("out_of_scope"):
+        return "out_of_scope", not answers, None
+    if expect.get("ask_procedure"):
+        return "ask_procedure", "Which procedure" in text, None
+    if expect.get("more"):
+        # The rest of the section, or, if it was shown whole, saying there is no more.
+        return "more", (bool(answers) and "(continued)" in text) or "That was everything the document says" in text, None
+    codes = [reader.kb.get(c).code for c in expect.get("procedures") or [expect["procedure"]]]
+    sections = set(expect.get("sections") or [expect["section"]])
+    procedure_right = [c for c, _ in answers[:len(codes)]] == codes
+    if len(codes) > 1:
+        ok = procedure_right and len(answers) == len(codes) and all(sections & keys for _, keys in answers)
+    else:
+        ok = procedure_right and all(c == codes[0] for c, _ in answers) and bool(sections & answers[0][1])
+    return "section", ok, procedure_right
+
+
+def conversations(assistant: Assistant, reader: Reader, path: Path, keep_misses: bool = True) -> dict:
+    """Turn by turn; `keep_misses=False` for the sealed set, whose misses nobody reads."""
+    data = yaml.safe_load(path.read_text())["conversations"]
+    by_kind, procedures, wrong = Counter(), Counter(), []
     for conversation in data:
         sender = new_patient()
         for turn in conversation["turns"]:
-            turns += 1
             replies = assistant.send(sender, str(turn["user"]))
-            text = " ".join(r.get("text") or "" for r in replies)
-            expect = turn["expect"]
-            answers = reader.answers(replies)
-            if "urgent" in expect:
-                kind = "urgent"
-                ok = (EMERGENCY_TEXT if expect["urgent"] == "emergency" else CARE_TEAM_TEXT) in text
-            elif expect.get("out_of_scope"):
-                kind, ok = "out_of_scope", not answers
-            elif expect.get("ask_procedure"):
-                kind, ok = "ask_procedure", "Which procedure" in text
-            elif expect.get("more"):
-                # The rest of the section, or, if it was shown whole, saying there is no more.
-                kind = "more"
-                ok = (bool(answers) and "(continued)" in text) or "That was everything the document says" in text
-            else:
-                kind = "section"
-                codes = expect.get("procedures") or [expect["procedure"]]
-                wanted = [(reader.kb.get(c).code, expect["section"]) for c in codes]
-                got = [(c, keys) for c, keys in answers]
-                ok = len(got) == len(wanted) and all(
-                    c == wc and ws in keys for (c, keys), (wc, ws) in zip(got, wanted))
+            kind, ok, procedure_right = judge(reader, replies, turn["expect"])
             by_kind[(kind, ok)] += 1
-            right += ok
-            if not ok:
-                wrong.append({"conversation": conversation["name"], "user": turn["user"], "expect": expect,
-                              "got": text[:160]})
+            if procedure_right is not None:
+                procedures[procedure_right] += 1
+            if not ok and keep_misses:
+                wrong.append({"conversation": conversation["name"], "user": turn["user"],
+                              "expect": turn["expect"],
+                              "got": " ".join(r.get("text") or "" for r in replies)[:160]})
+    return summary(by_kind, procedures) | ({"wrong": wrong} if keep_misses else {})
+
+
+def single_turns(assistant: Assistant, reader: Reader, items: list[dict]) -> dict:
+    """Each question from a new patient; only the counts (used for the sealed set)."""
+    by_kind, procedures = Counter(), Counter()
+    for item in items:
+        kind, ok, procedure_right = judge(reader, assistant.send(new_patient(), item["user"]), item["expect"])
+        by_kind[(kind, ok)] += 1
+        if procedure_right is not None:
+            procedures[procedure_right] += 1
+    return summary(by_kind, procedures)
+
+
+def summary(by_kind: Counter, procedures: Counter) -> dict:
     kinds = sorted({k for k, _ in by_kind})
-    return {"turns": turns, "right": right / turns,
-            "by_kind": {k: f"{by_kind[(k, True)]}/{by_kind[(k, True)] + by_kind[(k, False)]}" for k in kinds},
-            "wrong": wrong}
+    turns = sum(by_kind.values())
+    return {
+        "turns": turns,
+        "right": sum(n for (_, ok), n in by_kind.items() if ok) / turns,
+        "by_kind": {k: f"{by_kind[(k, True)]}/{by_kind[(k, True)] + by_kind[(k, False)]}" for k in kinds},
+        "right_section_right_procedure": share(by_kind, "section"),
+        "procedure_recognition": procedures[True] / sum(procedures.values()) if procedures else None,
+        "urgent_recall": share(by_kind, "urgent"),
+        "out_of_scope_not_answered": share(by_kind, "out_of_scope"),
+    }
 
 
-def bm25_baseline(kb: knowledge_base.KnowledgeBase, items) -> dict:
+def share(by_kind: Counter, kind: str) -> float | None:
+    total = by_kind[(kind, True)] + by_kind[(kind, False)]
+    return by_kind[(kind, True)] / total if total else None
+
+
+def safety_sets(assistant: Assistant) -> dict:
+    """tests/safety/: every real report escalated, no benign message alarmed."""
+    reports = yaml.safe_load((SAFETY / "urgent_reports.yml").read_text())["reports"]
+    benign = yaml.safe_load((SAFETY / "benign_symptom_words.yml").read_text())["messages"]
+    missed, wrong_tier, alarmed = [], [], []
+    for report in reports:
+        text = " ".join(r.get("text") or "" for r in assistant.send(new_patient(), report["text"]))
+        if EMERGENCY_TEXT not in text and CARE_TEAM_TEXT not in text:
+            missed.append(report["text"])
+        elif {"emergency": EMERGENCY_TEXT, "care_team": CARE_TEAM_TEXT}[report["tier"]] not in text:
+            wrong_tier.append(report["text"])
+    for message in benign:
+        text = " ".join(r.get("text") or "" for r in assistant.send(new_patient(), message["text"]))
+        if EMERGENCY_TEXT in text or CARE_TEAM_TEXT in text:
+            alarmed.append(message["text"])
+    return {"reports": len(reports), "urgent_recall": 1 - len(missed) / len(reports),
+            "right_tier": 1 - (len(missed) + len(wrong_tier)) / len(reports),
+            "benign": len(benign), "false_alarms": len(alarmed),
+            "missed": missed, "wrong_tier": wrong_tier, "alarmed": alarmed}
+
+
+def sealed_items() -> list[dict]:
+    return yaml.safe_load((SEALED / "questions.yml").read_text())["questions"]
+
+
+def added_items() -> list[dict]:
+    questions = yaml.safe_load((ADDED / "questions.yml").read_text())["questions"]
+    return [{"user": q["user"], "expect": {"procedure": "62323", "sections": q["sections"]}} for q in questions]
+
+
+class BM25:
     """Plain BM25 over the documents' passages (lowercased words, no lemmas, no NLU)."""
-    passages = [
-        (p.code, key, re.findall(r"[a-z0-9]+", f"{p.document.name} {b.full_text}".lower()))
-        for p in kb.procedures for key, s in p.document.sections.items() for b in s.blocks
-    ]
-    bm25 = BM25Okapi([words for _, _, words in passages])
-    out_of_scope = [t for i, t, _ in items if i == "out_of_scope"]
-    answered = sum(max(bm25.get_scores(re.findall(r"[a-z0-9]+", t.lower()))) > 0 for t in out_of_scope)
-    right = total = 0
-    for intent, text, codes in items:
-        if not intent.startswith("ask_") or len(set(codes)) != 1:
-            continue
-        total += 1
-        scores = bm25.get_scores(re.findall(r"[a-z0-9]+", text.lower()))
-        code, key, _ = passages[max(range(len(passages)), key=scores.__getitem__)]
-        right += (code, key) == (kb.get(codes[0]).code, intent.removeprefix("ask_"))
-    return {"questions": total, "right_section_right_procedure": right / total,
-            "out_of_scope_not_answered_with_a_section": 1 - answered / len(out_of_scope)}
+
+    def __init__(self, kb: knowledge_base.KnowledgeBase):
+        self.passages = [
+            (p.code, key, self.words(f"{p.document.name} {b.full_text}"))
+            for p in kb.procedures for key, s in p.document.sections.items() for b in s.blocks
+        ]
+        self.index = BM25Okapi([words for _, _, words in self.passages])
+
+    @staticmethod
+    def words(text: str) -> list[str]:
+        return re.findall(r"[a-z0-9]+", text.lower())
+
+    def top(self, text: str) -> tuple[float, str, str]:
+        """(score, procedure code, section key) of the best passage."""
+        scores = self.index.get_scores(self.words(text))
+        best = max(range(len(self.passages)), key=scores.__getitem__)
+        return scores[best], self.passages[best][0], self.passages[best][1]
+
+    def right_section_right_procedure(self, items: list[dict]) -> float:
+        """Share of in-scope items (tests/sealed/ format) whose top passage is right."""
+        in_scope = [i for i in items if "procedure" in i["expect"]]
+        right = sum(self.top(i["user"])[1:] in {(i["expect"]["procedure"], k) for k in i["expect"]["sections"]}
+                    for i in in_scope)
+        return right / len(in_scope)
+
+    def out_of_scope_not_answered(self, items: list[dict]) -> float | None:
+        out = [i for i in items if i["expect"].get("out_of_scope")]
+        return sum(self.top(i["user"])[0] <= 0 for i in out) / len(out) if out else None
+
+
+def heldout_as_items(kb: knowledge_base.KnowledgeBase, examples_) -> list[dict]:
+    """Held-out NLU examples naming one procedure, in the tests/sealed/ format."""
+    items = []
+    for intent, text, codes in examples_:
+        if intent == "out_of_scope":
+            items.append({"user": text, "expect": {"out_of_scope": True}})
+        elif intent.startswith("ask_") and len(set(codes)) == 1:
+            items.append({"user": text, "expect": {"procedure": kb.get(codes[0]).code,
+                                                   "sections": [intent.removeprefix("ask_")]}})
+    return items
+
+
+def figure(value) -> str:
+    return "-" if value is None else f"{value:.3f}"
 
 
 def main() -> None:
     kb = knowledge_base.default()
     reader = Reader(kb)
+    bm25 = BM25(kb)
     in_scope = list(examples(HELDOUT / "nlu.yml"))
     safety_set = list(examples(HELDOUT / "safety.yml"))
+    heldout_items = heldout_as_items(kb, in_scope + safety_set)
     print(f"Held-out: {len(in_scope)} questions (nlu.yml), {len(safety_set)} (safety.yml), "
-          "conversations.yml. Starting the assistant...", flush=True)
+          "conversations.yml; sealed: tests/sealed/; tests/safety/; the added procedure. "
+          "Starting the assistant...", flush=True)
     with tempfile.TemporaryDirectory() as workdir, running_assistant(Path(workdir), guard=GUARD_OFF) as assistant:
         print("  NLU on every held-out question...", flush=True)
         nlu = intent_scores(assistant, in_scope + safety_set)
-        print("  end to end, in-scope questions...", flush=True)
+        print("  held-out, end to end...", flush=True)
         e2e = end_to_end(assistant, reader, in_scope + safety_set)
-        print("  urgent and out-of-scope messages...", flush=True)
         safe = safety(assistant, reader, safety_set)
-        print("  follow-up conversations...", flush=True)
-        follow = conversations(assistant, reader)
-    baseline = bm25_baseline(kb, in_scope + safety_set)
+        follow = conversations(assistant, reader, HELDOUT / "conversations.yml")
+        print("  sealed set (only its counts are kept)...", flush=True)
+        sealed = single_turns(assistant, reader, sealed_items())
+        sealed_conversations = conversations(assistant, reader, SEALED / "conversations.yml", keep_misses=False)
+        print("  benign and red-flag sets...", flush=True)
+        safety_figures = safety_sets(assistant)
+    print("  a copy of the project with a sixth procedure added as the README says (trains)...", flush=True)
+    with tempfile.TemporaryDirectory() as workdir:
+        project = with_added_procedure(Path(workdir))
+        added_kb = knowledge_base.load(project / "data" / "knowledge_base")
+        with running_assistant(Path(workdir), guard=GUARD_OFF, root=project) as clinic:
+            added = single_turns(clinic, Reader(added_kb), added_items())
+        added_bm25 = BM25(added_kb).right_section_right_procedure(added_items())
+
     rows = [
-        ("intent accuracy", f"{nlu['intent_accuracy']:.3f}", "-"),
-        ("intent macro F1", f"{nlu['intent_macro_f1']:.3f}", "-"),
-        ("procedure entity F1", f"{nlu['procedure_entity_f1']:.3f}", "-"),
-        (f"right section of right procedure ({e2e['questions']} q.)",
-         f"{e2e['right_section_right_procedure']:.3f}", f"{baseline['right_section_right_procedure']:.3f}"),
-        ("  ... answer shows only that section", f"{e2e['right_section_only_section']:.3f}", "-"),
-        # A search engine has no notion of urgency: it never escalates.
-        (f"urgent recall ({safe['urgent_messages']} msgs)", f"{safe['urgent_recall']:.3f}", "0.000"),
-        ("urgent at the right tier", f"{safe['urgent_right_tier']:.3f}", "0.000"),
-        (f"false alarms on risk questions ({safe['risk_questions']})",
+        ("held-out: intent accuracy", figure(nlu["intent_accuracy"]), "-"),
+        ("held-out: procedure entity F1", figure(nlu["procedure_entity_f1"]), "-"),
+        (f"held-out: right section of right procedure ({e2e['questions']} q.)",
+         figure(e2e["right_section_right_procedure"]), figure(bm25.right_section_right_procedure(heldout_items))),
+        (f"held-out: urgent recall ({safe['urgent_messages']} msgs)", figure(safe["urgent_recall"]), "0.000"),
+        (f"held-out: false alarms on risk questions ({safe['risk_questions']})",
          str(len(safe["false_alarms_on_risk_questions"])), "0"),
-        ("out-of-scope intent precision", f"{nlu['out_of_scope_precision']:.3f}", "-"),
-        (f"out-of-scope not answered with a section ({safe['out_of_scope_questions']})",
-         f"{safe['out_of_scope_not_answered_with_a_section']:.3f}",
-         f"{baseline['out_of_scope_not_answered_with_a_section']:.3f}"),
-        (f"follow-up conversation turns right ({follow['turns']})", f"{follow['right']:.3f}", "-"),
+        ("held-out: out-of-scope intent precision", figure(nlu["out_of_scope_precision"]), "-"),
+        (f"held-out: off-topic not answered ({safe['out_of_scope_questions']})",
+         figure(safe["out_of_scope_not_answered_with_a_section"]), figure(bm25.out_of_scope_not_answered(heldout_items))),
+        (f"held-out: conversation turns right ({follow['turns']})", figure(follow["right"]), "-"),
+        (f"sealed: right section of right procedure, single ({sealed['by_kind'].get('section', '-')})",
+         figure(sealed["right_section_right_procedure"]), figure(bm25.right_section_right_procedure(sealed_items()))),
+        ("sealed: procedure recognition, single", figure(sealed["procedure_recognition"]), "-"),
+        ("sealed: urgent recall", figure(sealed["urgent_recall"]), "0.000"),
+        ("sealed: off-topic not answered", figure(sealed["out_of_scope_not_answered"]),
+         figure(bm25.out_of_scope_not_answered(sealed_items()))),
+        (f"sealed: conversations, right section of right procedure "
+         f"({sealed_conversations['by_kind'].get('section', '-')})",
+         figure(sealed_conversations["right_section_right_procedure"]), "-"),
+        ("sealed: conversations, procedure recognition", figure(sealed_conversations["procedure_recognition"]), "-"),
+        (f"sealed: conversation turns right, all kinds ({sealed_conversations['turns']})",
+         figure(sealed_conversations["right"]), "-"),
+        (f"red-flag set: urgent recall ({safety_figures['reports']})", figure(safety_figures["urgent_recall"]), "0.000"),
+        ("red-flag set: right tier", figure(safety_figures["right_tier"]), "0.000"),
+        (f"benign set: false alarms ({safety_figures['benign']})", str(safety_figures["false_alarms"]), "0"),
+        (f"added procedure: right section of right procedure ({added['turns']})",
+         figure(added["right_section_right_procedure"]), figure(added_bm25)),
+        ("added procedure: procedure recognition", figure(added["procedure_recognition"]), "-"),
     ]
-    print(f"\n{'metric':58} {'assistant':>9} {'BM25':>7}")
+    print(f"\n{'metric':70} {'assistant':>9} {'BM25':>7}")
     for name, ours, base in rows:
-        print(f"{name:58} {ours:>9} {base:>7}")
-    print(f"follow-up turns by kind: {follow['by_kind']}")
+        print(f"{name:70} {ours:>9} {base:>7}")
+    print(f"sealed by kind: single {sealed['by_kind']}, conversations {sealed_conversations['by_kind']}")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(
-        {"nlu": nlu, "end_to_end": e2e, "safety": safe, "conversations": follow, "bm25_baseline": baseline},
-        indent=2, default=str))
-    print(f"Details (misses, false alarms): {RESULTS.relative_to(ROOT)}")
+        {"nlu": nlu, "end_to_end": e2e, "safety": safe, "conversations": follow,
+         "sealed": sealed, "sealed_conversations": sealed_conversations, "safety_sets": safety_figures,
+         "added_procedure": added}, indent=2, default=str))
+    print(f"Details (held-out and safety-set misses; the sealed set's counts only): {RESULTS.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

@@ -5,12 +5,20 @@ ruler whose patterns carry the CPT code as their id. Rasa's SpacyEntityExtractor
 reports the matched text; this one reports the code, so "discogram", "diskogram"
 and "62290" all reach the actions as "62290". Topics the knowledge base does
 not cover come as `other_topic`, with the matched words as value.
+
+A message that names no procedure but describes one ("the test where they put dye
+in my discs") gets a `described_procedure` entity per candidate
+(components/procedure_descriptions.py): one is the procedure meant, several are
+asked about.
 """
 
 from typing import Any, Dict, List, Text
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.extractors.spacy_entity_extractor import SpacyEntityExtractor
+
+from actions import knowledge_base
+from components.procedure_descriptions import DESCRIBED, DescriptionIndex
 
 
 @DefaultV1Recipe.register(
@@ -19,11 +27,14 @@ from rasa.nlu.extractors.spacy_entity_extractor import SpacyEntityExtractor
 class ProcedureEntityExtractor(SpacyEntityExtractor):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {"dimensions": ["procedure", "other_topic"]}
+        return {"dimensions": ["procedure", "other_topic", DESCRIBED]}
 
-    @staticmethod
-    def _extract_entities(doc: Any) -> List[Dict[Text, Any]]:
-        return [
+    def __init__(self, config: Dict[Text, Any]) -> None:
+        super().__init__(config)
+        self.descriptions = DescriptionIndex(knowledge_base.default())
+
+    def _extract_entities(self, doc: Any) -> List[Dict[Text, Any]]:
+        entities = [
             {
                 "entity": ent.label_,
                 "value": ent.ent_id_ or ent.text,
@@ -32,4 +43,11 @@ class ProcedureEntityExtractor(SpacyEntityExtractor):
                 "confidence": None,
             }
             for ent in doc.ents
+        ]
+        if any(e["entity"] == "procedure" for e in entities):
+            return entities
+        return entities + [
+            {"entity": DESCRIBED, "value": c.code, "start": 0, "end": len(doc.text),
+             "confidence": round(c.score, 2)}
+            for c in self.descriptions.candidates(doc.text)
         ]

@@ -3,7 +3,8 @@
 Each pattern's id is the procedure's CPT code, so a match is already normalised.
 Names tolerate one typo (that is not another real word) per word of five letters or more (spaCy 3.4 has no fuzzy
 matcher, so the misspelled forms are listed in an `IN` set, which matches in O(1)),
-optional articles, and hyphens written as spaces or left out.
+any determiner or possessive where the name has an article or a preposition ("anesthesia
+for my spine scan", "sedation for my spine imaging"), and hyphens written as spaces or left out.
 """
 
 from __future__ import annotations
@@ -19,12 +20,15 @@ from components.typos import one_typo_variants
 LABEL = "procedure"
 OTHER_TOPIC_LABEL = "other_topic"
 ARTICLES = ("a", "an", "the")
+DETERMINERS = (*ARTICLES, "my", "your", "his", "her", "their", "our", "this", "that", "these", "those")
+PREPOSITIONS = ("for", "of", "in", "on", "with", "to")
+OPTIONAL_DETERMINER = {"LOWER": {"IN": list(DETERMINERS)}, "OP": "?"}
 MIN_FUZZY_LENGTH = 5
 
 
 def _token_pattern(token: str, fuzzy: bool) -> dict:
     if token in ARTICLES:
-        return {"LOWER": {"IN": list(ARTICLES)}, "OP": "?"}
+        return OPTIONAL_DETERMINER
     if fuzzy and token.isalpha() and len(token) >= MIN_FUZZY_LENGTH:
         # A typo, never another real word: "spaced" is not "spacer", "spacers" is.
         real_words = english_words()
@@ -42,7 +46,13 @@ def _spellings(name: str) -> set[str]:
 def _fuzzy_patterns(nlp: Language, names: Iterable[str]) -> Iterable[list[dict]]:
     for name in names:
         for spelling in _spellings(name):
-            yield [_token_pattern(t.text, fuzzy=True) for t in nlp.make_doc(spelling)]
+            tokens = [t.text for t in nlp.make_doc(spelling)]
+            pattern = []
+            for token, following in zip(tokens, [*tokens[1:], None]):
+                pattern.append(_token_pattern(token, fuzzy=True))
+                if token in PREPOSITIONS and following not in (*ARTICLES, None):
+                    pattern.append(OPTIONAL_DETERMINER)
+            yield pattern
 
 
 def _name_patterns(nlp: Language, procedure: Procedure) -> Iterable[list[dict]]:

@@ -2,8 +2,12 @@
 
 Runs after the intent classifiers (and the FallbackClassifier), so a message
 that reports a red flag is routed to emergency advice whatever DIET predicted
-and whatever the conversation was doing. A prediction of an urgent intent by
-DIET is kept: this component only ever escalates.
+and whatever the conversation was doing. DIET's urgent intents catch reports the
+patterns miss, so they are kept for any message that reports a symptom now; on a
+message with no symptom reported now ("can I drive myself home after the
+discography?", "I don't have a fever, can I shower?") the next intent is used.
+A symptom only asked about ("what should I do if I get a fever?") is passed on
+as `red_flag_conditional` (its tier), for the answer to say when to call.
 """
 
 from typing import Any, Dict, List, Text
@@ -38,13 +42,22 @@ class RedFlagDetector(GraphComponent):
         return cls(config)
 
     def process(self, messages: List[Message]) -> List[Message]:
+        urgent_intents = set(self.matcher.tier_intents.values())
         for message in messages:
-            flag = self.matcher.match(message.get(TEXT) or "")
-            if flag is None:
+            found = self.matcher.assess(message.get(TEXT) or "")
+            ranking = message.get(INTENT_RANKING_KEY) or []
+            if found.reported:
+                urgent = {"name": found.reported.intent, "confidence": 1.0}
+                ranking = [urgent, *(i for i in ranking if i.get("name") != found.reported.intent)]
+                message.set(INTENT, urgent, add_to_output=True)
+                message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+                message.set("red_flag", found.reported.key, add_to_output=True)
                 continue
-            urgent = {"name": flag.intent, "confidence": 1.0}
-            ranking = [i for i in message.get(INTENT_RANKING_KEY) or [] if i.get("name") != flag.intent]
-            message.set(INTENT, urgent, add_to_output=True)
-            message.set(INTENT_RANKING_KEY, [urgent, *ranking], add_to_output=True)
-            message.set("red_flag", flag.key, add_to_output=True)
+            if (message.get(INTENT) or {}).get("name") in urgent_intents and not found.symptom_now:
+                ranking = [i for i in ranking if i.get("name") not in urgent_intents]
+                message.set(INTENT, ranking[0] if ranking else {"name": "nlu_fallback", "confidence": 1.0},
+                            add_to_output=True)
+                message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+            if found.conditional:
+                message.set("red_flag_conditional", found.conditional.tier, add_to_output=True)
         return messages

@@ -1,19 +1,30 @@
-"""Finds urgent symptoms in a patient's message (definitions: data/safety/red_flags.yml)."""
+"""Finds urgent symptoms in a patient's message (definitions: data/safety/red_flags.yml).
+
+A symptom is read in its context with medspaCy's ConText: reported now, asked
+about conditionally ("what if I get a fever?"), or not the patient's now
+(negated, in the past, someone else's). Only a report now is escalated.
+"""
 
 from __future__ import annotations
 
 import re as stdlib_re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import regex  # the `regex` module: like `re`, plus typo-tolerant {e<=1} groups
+import spacy
 import yaml
+from medspacy.context import ConText, ConTextRule
 
 from actions.lemmas import english_words
 from components.typos import one_typo_variants
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "data" / "safety" / "red_flags.yml"
 TIER_ORDER = ("emergency", "care_team")  # most severe first
+SYMPTOMS = "symptoms"  # the span group ConText reads
+NOT_NOW = {"NEGATED_EXISTENCE", "HISTORICAL", "OTHER_EXPERIENCER"}
+SENTENCE_END = stdlib_re.compile(r"[.?!;\n]+(?=\s|$)")
 
 
 @dataclass(frozen=True)
@@ -21,6 +32,17 @@ class RedFlag:
     key: str
     tier: str
     intent: str
+
+
+@dataclass(frozen=True)
+class Assessment:
+    reported: RedFlag | None  # the most severe flag reported now: escalate
+    conditional: RedFlag | None  # the most severe one only asked about: answer, with when to call
+    symptom_now: bool  # any symptom word reported now (an urgent intent needs one)
+
+
+def most_severe(flags) -> RedFlag | None:
+    return min(flags, key=lambda flag: TIER_ORDER.index(flag.tier), default=None)
 
 
 def normalise(text: str) -> str:
@@ -49,8 +71,17 @@ class RedFlagMatcher:
         ]
         self.general_question = _compile(config["general_question"])
         self.report_cue = _compile(config["report_cue"])
+        self.symptom_words = _compile(config["symptom_words"])
         self.words = _long_words([p for f in config["flags"] for p in f["patterns"]])
         self.real_words = english_words() | self.words  # a real word is never "corrected"
+        self.nlp = spacy.blank("en")
+        self.nlp.add_pipe("sentencizer")
+        self.context = ConText(self.nlp, rules=None, span_attrs=None, input_span_type="group",
+                               span_group_name=SYMPTOMS)
+        self.context.add([
+            ConTextRule(literal, rule["category"], direction=rule["direction"], max_scope=rule.get("max_scope"))
+            for rule in config["context_rules"] for literal in rule["literals"]
+        ])
 
     def _fix_typo(self, word: str) -> str:
         """"vomitting" -> "vomiting": the one pattern word one typo away, if only one is."""
@@ -59,13 +90,42 @@ class RedFlagMatcher:
         candidates = one_typo_variants(word) & self.words
         return next(iter(candidates)) if len(candidates) == 1 else word
 
+    def _prepared(self, text: str) -> str:
+        """Each sentence normalised and typo-fixed, joined so that the sentencizer still sees them."""
+        sentences = (normalise(part) for part in SENTENCE_END.split(text))
+        return " . ".join(" ".join(self._fix_typo(w) for w in s.split()) for s in sentences if s)
+
+    def assess(self, text: str) -> Assessment:
+        doc = self.nlp(self._prepared(text))
+        found: dict[RedFlag, list] = {}
+        for flag, patterns in self.flags:
+            spans = [doc.char_span(*m.span(), alignment_mode="expand") for p in patterns for m in p.finditer(doc.text)]
+            if spans:
+                found[flag] = spans
+        symptoms = [doc.char_span(*m.span(), alignment_mode="expand")
+                    for p in self.symptom_words for m in p.finditer(doc.text)]
+        doc.spans[SYMPTOMS] = [span for spans in found.values() for span in spans] + symptoms
+        with warnings.catch_warnings():  # spaCy's W036: ConText's token matcher has no rules (only phrases)
+            warnings.filterwarnings("ignore", message=r"\[W036\]")
+            self.context(doc)
+
+        def now(span) -> bool:
+            return not {m.category for m in span._.modifiers}
+
+        def hypothetical(span) -> bool:
+            categories = {m.category for m in span._.modifiers}
+            return "HYPOTHETICAL" in categories and not categories & NOT_NOW
+
+        is_general = any(p.search(doc.text) for p in self.general_question)
+        general_only = is_general and not any(p.search(doc.text) for p in self.report_cue)
+        reported = [] if general_only else [f for f, spans in found.items() if any(map(now, spans))]
+        conditional = [f for f, spans in found.items() if any(map(hypothetical, spans))]
+        return Assessment(
+            reported=most_severe(reported),
+            conditional=None if reported else most_severe(conditional),
+            symptom_now=not general_only and any(map(now, symptoms)),
+        )
+
     def match(self, text: str) -> RedFlag | None:
-        """The most severe red flag the message reports, or None."""
-        text = " ".join(self._fix_typo(word) for word in normalise(text).split())
-        found = [flag for flag, patterns in self.flags if any(p.search(text) for p in patterns)]
-        if not found:
-            return None
-        is_general = any(p.search(text) for p in self.general_question)
-        if is_general and not any(p.search(text) for p in self.report_cue):
-            return None
-        return min(found, key=lambda flag: TIER_ORDER.index(flag.tier))
+        """The most severe red flag the message reports now, or None."""
+        return self.assess(text).reported

@@ -25,7 +25,8 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from actions.lemmas import english_words, lemma
 from components.typos import one_typo_variants
 
-WORD = re.compile(r"[A-Za-z]+")
+# A word with its apostrophes: "aren't" is not "aren" to be corrected to "are".
+WORD = re.compile(r"[A-Za-z]+(?:['’][A-Za-z]+)*")
 MIN_LENGTH = 4  # shorter words have too many neighbours to guess from
 VOCABULARY_FILE = "vocabulary.json"
 
@@ -34,7 +35,7 @@ def correct(text: str, vocabulary: Counter, known: frozenset) -> str:
     def fix(match: re.Match) -> str:
         word = match.group(0)
         lower = word.lower()
-        if len(lower) < MIN_LENGTH or lower in vocabulary or lower in known:
+        if len(lower) < MIN_LENGTH or lower in vocabulary or lower in known or not lower.isalpha():
             return word
         # A vocabulary word seen once may itself be a typo of the training data.
         candidates = sorted(

@@ -11,13 +11,24 @@ import sys
 from pathlib import Path
 
 import spacy
+from spacy.util import compile_infix_regex, compile_prefix_regex, compile_suffix_regex
 
 from actions import knowledge_base
 from components.procedure_patterns import procedure_patterns
 
 
+def patient_tokenizer(nlp: spacy.language.Language) -> None:
+    """Patients glue punctuation to names: "Nucleoplasty- risks?", "-racz", "racz?how long"."""
+    defaults = nlp.Defaults
+    nlp.tokenizer.prefix_search = compile_prefix_regex([*defaults.prefixes, r"-+"]).search
+    nlp.tokenizer.suffix_search = compile_suffix_regex([*defaults.suffixes, r"-+"]).search
+    nlp.tokenizer.infix_finditer = compile_infix_regex(
+        [*defaults.infixes, r"(?<=[a-zA-Z])[?!,;:/+](?=[a-zA-Z])"]).finditer
+
+
 def build(kb: knowledge_base.KnowledgeBase) -> spacy.language.Language:
     nlp = spacy.blank("en")
+    patient_tokenizer(nlp)
     nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
     ruler = nlp.add_pipe("entity_ruler", config={"overwrite_ents": True})
     nlp.initialize()  # loads the lemma lookup tables

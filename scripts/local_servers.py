@@ -106,11 +106,12 @@ class Server:
     log: Path
     env: dict
     process: subprocess.Popen | None = None
+    root: Path = ROOT  # the project it serves (a copy, for an added procedure)
 
     def start(self) -> None:
         log = self.log.open("a")
         self.process = subprocess.Popen(
-            self.args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
+            self.args, cwd=self.root, env=self.env, stdout=log, stderr=subprocess.STDOUT
         )
         wait_until_up(self.health_url, self.process, self.log)
 
@@ -128,12 +129,12 @@ class Server:
             self.process.wait()
 
 
-def action_server(workdir: Path, env: dict | None = None, name: str = "actions") -> Server:
+def action_server(workdir: Path, env: dict | None = None, name: str = "actions", root: Path = ROOT) -> Server:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     return Server(
         [str(RASA), "run", "actions", "--port", str(port)], url, f"{url}/health",
-        workdir / f"{name}.log", server_environment(workdir, url, env),
+        workdir / f"{name}.log", server_environment(workdir, url, env), root=root,
     )
 
 
@@ -147,6 +148,7 @@ def rasa_server(
     env: dict | None = None,
     name: str = "rasa",
     model: Path = MODEL,
+    root: Path = ROOT,
 ) -> Server:
     """The Rasa server with the trained model, the API on (behind a token) for the tests.
 
@@ -164,7 +166,7 @@ def rasa_server(
          "--endpoints", str(endpoints), "--credentials", str(credentials_file),
          "--enable-api", "--auth-token", TOKEN],
         url, f"{url}/", workdir / f"{name}.log",
-        server_environment(workdir, action_url, {**guard, **(env or {})}),
+        server_environment(workdir, action_url, {**guard, **(env or {})}), root=root,
     )
 
 
@@ -182,15 +184,17 @@ def started(*servers: Server) -> Iterator[None]:
 
 @contextmanager
 def running_assistant(
-    workdir: Path, credentials: str = REST_ONLY, env: dict | None = None, *, guard: dict
+    workdir: Path, credentials: str = REST_ONLY, env: dict | None = None, *, guard: dict,
+    root: Path = ROOT,
 ) -> Iterator[Assistant]:
     """The real action server and Rasa server (trained model, endpoints.yml) on free ports.
 
     `credentials` is the text of the credentials file to use; `env` adds
     environment variables (e.g. a channel's token) for both servers; `guard` is
-    the guard's settings, as for rasa_server.
+    the guard's settings, as for rasa_server; `root` the project folder to serve.
     """
-    actions = action_server(workdir, env)
-    rasa = rasa_server(workdir, actions.url, guard=guard, credentials=credentials, env=env)
+    actions = action_server(workdir, env, root=root)
+    rasa = rasa_server(workdir, actions.url, guard=guard, credentials=credentials, env=env,
+                       model=root / "models" / "assistant.tar.gz", root=root)
     with started(actions, rasa):
         yield Assistant(rasa.url, TOKEN, workdir)

@@ -145,3 +145,19 @@ def test_feedback_and_unanswered_questions_reach_the_report(assistant):
     assert "unhelpful" in report and "helpful" in report
     assert "what are the risks of a discogram?" in report
     assert "my number is [number]" in report and "555-123-4567" not in report
+
+
+def test_a_procedure_named_with_a_listed_condition_is_answered_about_the_procedure(assistant):
+    replies = assistant.send(new_patient(), "am I a candidate for a discogram if I have osteoporosis?")
+    assert replies[0]["text"].startswith("Lumbar discography (discogram), CPT 62290 — ")
+
+
+def test_a_procedure_described_not_named_is_answered(assistant):
+    replies = assistant.send(new_patient(), "how long does the procedure to break up scar tissue with a catheter take?")
+    assert replies[0]["text"].startswith("Epidural adhesiolysis (Racz procedure), CPT 62264 — ")
+
+
+def test_no_symptom_no_emergency(assistant):
+    text = text_of(assistant.send(new_patient(), "can i drive myself home after the discography"))
+    assert EMERGENCY not in text and CARE_TEAM not in text
+    assert "Lumbar discography (discogram), CPT 62290" in text

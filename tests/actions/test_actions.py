@@ -31,7 +31,7 @@ def recorded(path):
     return sqlite3.connect(path).execute("SELECT kind, intent, procedure, section, question FROM feedback").fetchall()
 
 
-def tracker(intent, text="", entities=(), events=(), other_topics=(), **slots):
+def tracker(intent, text="", entities=(), events=(), other_topics=(), described=(), **slots):
     return Tracker(
         sender_id="patient",
         slots={"procedure": None, "section": None, "awaiting_procedure": None, "more_to_show": None, **slots},
@@ -39,7 +39,8 @@ def tracker(intent, text="", entities=(), events=(), other_topics=(), **slots):
             "text": text,
             "intent": {"name": intent, "confidence": 0.99},
             "entities": [{"entity": "procedure", "value": v} for v in entities]
-            + [{"entity": "other_topic", "value": v} for v in other_topics],
+            + [{"entity": "other_topic", "value": v} for v in other_topics]
+            + [{"entity": "described_procedure", "value": v} for v in described],
         },
         events=list(events),
         paused=False,
@@ -236,3 +237,41 @@ def test_introduction_and_list_offer_every_procedure(action, response):
     assert messages[0]["response"] == response
     assert payload_codes(messages[0]) == ALL_CODES
     assert messages[0]["buttons"][2]["title"] == "Lumbar discography (discogram)"
+
+
+def test_a_described_procedure_is_answered():
+    messages, events = run(ActionAnswerSection(), tracker(
+        "ask_risks", "risks of the test where they put dye in my discs", described=["62290"]))
+    assert messages[0]["text"].startswith("Lumbar discography (discogram), CPT 62290 — Risks")
+    assert SlotSet("procedure", "62290") in events
+
+
+def test_two_procedures_described_as_closely_are_asked_about_with_their_buttons():
+    messages, events = run(ActionAnswerSection(), tracker(
+        "ask_recovery", "recovery after the needle thing in my disc", described=["62287", "62290"]))
+    assert messages[0]["response"] == "utter_ask_which_procedure"
+    assert payload_codes(messages[0]) == ["62287", "62290"]
+    assert SlotSet("awaiting_procedure", True) in events
+
+
+def test_the_conversations_procedure_wins_when_it_fits_the_description():
+    messages, _ = run(ActionAnswerSection(), tracker(
+        "ask_recovery", "recovery after the needle thing in my disc", described=["62287", "62290"],
+        procedure="62290"))
+    assert messages[0]["text"].startswith("Lumbar discography (discogram), CPT 62290 — ")
+
+
+def test_a_detail_in_another_section_is_answered_from_there():
+    messages, _ = run(ActionAnswerSection(), tracker(
+        "ask_equipment", "do they use a catheter for the Racz", ["62264"]))
+    assert "A small catheter is inserted into the epidural space" in messages[0]["text"]
+    messages, _ = run(ActionAnswerSection(), tracker(
+        "ask_preparation", "Is a discogram done before spinal fusion?", ["62290"]))
+    assert "Pre-surgical planning for procedures such as spinal fusion" in messages[0]["text"]
+
+
+def test_what_the_document_does_not_say_comes_with_the_closest_section():
+    messages, _ = run(ActionAnswerSection(), tracker(
+        "ask_recovery", "is it ok to drive a week after the nucleoplasty?", ["62287"]))
+    assert messages[0]["response"] == "utter_not_in_document"
+    assert messages[1]["text"].startswith("Percutaneous disc decompression (nucleoplasty), CPT 62287 — Recovery")

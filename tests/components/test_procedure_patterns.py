@@ -42,6 +42,13 @@ def codes(nlp, text):
         ("the interspinus spacer", [("interspinus spacer", "+22870")]),
         ("and for the spacer?", [("spacer", "+22870")]),
         ("compare discography and nucleoplasty recovery", [("discography", "62290"), ("nucleoplasty", "62287")]),
+        # Any determiner or possessive, and punctuation glued to the name.
+        ("anesthesia for my spine scan", [("anesthesia for my spine scan", "01935")]),
+        ("the sedation for my spine imaging", [("sedation for my spine imaging", "01935")]),
+        ("Nucleoplasty- risks?", [("nucleoplasty", "62287")]),
+        ("-racz recovery", [("racz", "62264")]),
+        ("racz?how long", [("racz", "62264")]),
+        ("(discogram)", [("discogram", "62290")]),
     ],
 )
 def test_procedure_names_become_cpt_codes(nlp, text, expected):

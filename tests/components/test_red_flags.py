@@ -75,3 +75,45 @@ def test_questions_and_ordinary_messages_are_not_flagged(matcher, message):
 
 def test_a_question_that_also_reports_is_flagged(matcher):
     assert matcher.match("is infection a risk? my incision is red and swollen since yesterday")
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "I do not have a fever, can I shower?",
+        "no numbness at all since the discogram, is that good?",
+        "my neighbor had a bad headache after her epidural, does that happen with the Racz procedure?",
+        "my husband fainted at his own procedure last year",
+        "my friend passed out at his procedure",
+        "I had a fever last month but it is gone, can I still have the discogram?",
+    ],
+)
+def test_a_symptom_negated_past_or_someone_elses_is_not_reported(matcher, message):
+    found = matcher.assess(message)
+    assert found.reported is None and not found.symptom_now
+
+
+@pytest.mark.parametrize(
+    "message, tier",
+    [
+        ("what should I do if I get a fever?", "care_team"),
+        ("what if I lose control of my bladder after the spacer?", "emergency"),
+    ],
+)
+def test_a_symptom_asked_about_is_conditional(matcher, message, tier):
+    found = matcher.assess(message)
+    assert found.reported is None and found.conditional.tier == tier
+
+
+@pytest.mark.parametrize(
+    "message, flag",
+    [
+        ("my mom has a fever since her procedure", "fever_chills"),  # a caregiver writing
+        ("no fever but my leg went numb an hour ago and its getting worse", "leg_weakness_numbness"),
+        ("I had the discogram last week and now I can't feel my legs", "leg_weakness_numbness"),
+        ("my friend drove me home and now I can't stop vomiting", "severe_new_pain_vomiting"),
+        ("I have a fever since yesterday, what should I do if it gets worse?", "fever_chills"),
+    ],
+)
+def test_a_report_now_is_escalated_whatever_else_the_message_says(matcher, message, flag):
+    assert matcher.assess(message).reported.key == flag

@@ -1,0 +1,59 @@
+"""Rasa NLU component: the intent classifier never sees a procedure's or topic's name.
+
+"What are the risks of a discogram?" and "what are the risks of an epidural
+steroid injection?" reach the featurizers as the same words: each name the
+spaCy pipeline's entity ruler recognises (a procedure, or a topic of
+other_topics.yml) becomes one placeholder token, in training and at run time.
+So no name is learnt as a reason for an intent (say, out of scope), and a
+procedure a clinic adds is understood from its first `make train` with no new
+training examples. Whether a named topic is covered is decided by the knowledge
+base (actions/actions.py), not by the classifier.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.constants import SPACY_DOCS, TOKENS_NAMES
+from rasa.nlu.tokenizers.tokenizer import Token
+from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+PLACEHOLDER = "procedurename"
+
+
+def masked(tokens: List[Token], names: List[tuple[int, int]]) -> List[Token]:
+    """`tokens` with each (start, end) character span of a name as one placeholder token."""
+    result: List[Token] = []
+    for start, end in names:
+        result += [t for t in tokens if t.end <= start and (not result or t.start >= result[-1].end)]
+        result.append(Token(PLACEHOLDER, start, end, lemma=PLACEHOLDER))
+    return result + [t for t in tokens if not result or t.start >= result[-1].end]
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
+class NameMasker(GraphComponent):
+    @classmethod
+    def create(
+        cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "NameMasker":
+        return cls()
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        self.process(training_data.training_examples)
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            doc = message.get(SPACY_DOCS[TEXT])
+            tokens = message.get(TOKENS_NAMES[TEXT])
+            if doc is not None and tokens and doc.ents:
+                names = [(ent.start_char, ent.end_char) for ent in doc.ents]
+                message.set(TOKENS_NAMES[TEXT], masked(tokens, names))
+        return messages

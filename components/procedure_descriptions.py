@@ -1,0 +1,68 @@
+"""Procedures named by what they are, not by their name.
+
+"The test where they inject dye into my discs" is the discogram; "the scar tissue
+procedure with the catheter" is the Racz procedure. Each procedure's profile is the
+words of its names, its official title, `described_as` in procedures.yml, and its
+document's Summary and Purpose: a procedure a clinic adds gets one from its document.
+A word counts by how few procedures' profiles have it (inverse document frequency),
+so "spine" or "procedure" count for nothing and "dye" or "catheter" for much.
+
+The candidates are every procedure scoring close to the best one: one candidate is
+the procedure meant; two or more are asked about with buttons.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from sklearn.feature_extraction._stop_words import ENGLISH_STOP_WORDS
+
+from actions.knowledge_base import KnowledgeBase, Procedure
+from actions.lemmas import lemmas
+
+DESCRIBED = "described_procedure"  # the entity, one per candidate, valued with its code
+PROFILE_SECTIONS = ("summary", "purpose")
+MIN_SCORE = 2.0  # about two telling words, or one unique and one shared
+MIN_WORDS = 2  # one word alone ("dye", "needle") is a detail, not a description
+CLOSE = 0.75  # a second procedure this close to the best is a real alternative
+
+
+def content_words(text: str) -> set[str]:
+    return {w for w in lemmas(text) if w not in ENGLISH_STOP_WORDS and len(w) > 2 and not w.isdigit()}
+
+
+def profile_text(procedure: Procedure) -> str:
+    sections = (procedure.section(key) for key in PROFILE_SECTIONS)
+    return " ".join([
+        *procedure.names, procedure.meta.title, *procedure.meta.described_as,
+        *(block.full_text for section in sections if section for block in section.blocks),
+    ])
+
+
+@dataclass(frozen=True)
+class Candidate:
+    code: str
+    score: float
+
+
+class DescriptionIndex:
+    def __init__(self, kb: KnowledgeBase):
+        self.profiles = {p.code: content_words(profile_text(p)) for p in kb.procedures}
+        count = len(self.profiles)
+        frequency = {w: sum(w in words for words in self.profiles.values())
+                     for words in self.profiles.values() for w in words}
+        self.weight = {w: math.log(count / n) for w, n in frequency.items()}
+
+    def candidates(self, text: str) -> list[Candidate]:
+        """The procedures the message describes, best first (none if it describes none)."""
+        words = content_words(text)
+        scored = []
+        for code, profile in self.profiles.items():
+            shared = [w for w in words & profile if self.weight[w] > 0]
+            if len(shared) >= MIN_WORDS:
+                scored.append(Candidate(code, sum(self.weight[w] for w in shared)))
+        scored.sort(key=lambda c: -c.score)
+        if not scored or scored[0].score < MIN_SCORE:
+            return []
+        return [c for c in scored if c.score >= CLOSE * scored[0].score]

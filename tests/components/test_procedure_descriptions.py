@@ -1,0 +1,49 @@
+"""A procedure described instead of named is recognised from its document and metadata."""
+
+import pytest
+
+from actions import knowledge_base
+from components.procedure_descriptions import DescriptionIndex
+
+
+@pytest.fixture(scope="module")
+def index():
+    return DescriptionIndex(knowledge_base.default())
+
+
+def codes(index, text):
+    return [candidate.code for candidate in index.candidates(text)]
+
+
+@pytest.mark.parametrize(
+    "text, code",
+    [
+        ("the test on my spine discs with dye", "62290"),
+        ("what are the risks of the test where they inject dye into my discs", "62290"),
+        ("the needle procedure to shrink my disc", "62287"),
+        ("the scar tissue procedure with the catheter", "62264"),
+        ("how long does the procedure to break up scar tissue take", "62264"),
+        ("the implant between the bones of my lower back", "+22870"),
+        ("the diagnostic spine procedure with anesthesia", "01935"),
+    ],
+)
+def test_descriptions_name_the_procedure(index, text, code):
+    assert codes(index, text) == [code]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["what are the risks", "will the needle hurt", "is the dye safe", "can i drive after",
+     "my back surgery", "how long does it take", "the injection"],
+)
+def test_a_detail_alone_describes_no_procedure(index, text):
+    assert codes(index, text) == []
+
+
+def test_a_procedure_a_clinic_adds_is_described_by_its_own_document(tmp_path):
+    from scripts.clinic_copy import ADDED, add_procedure, copy_project
+
+    project = copy_project(tmp_path / "clinic")
+    add_procedure(project, ADDED / "62323.txt", ADDED / "procedure.yml")
+    index = DescriptionIndex(knowledge_base.load(project / "data" / "knowledge_base"))
+    assert codes(index, "the steroid shot into the epidural space of my lower back") == ["62323"]

@@ -1,0 +1,53 @@
+"""A clinic adds a sixth procedure the README's way, and patients' questions about it
+are answered: the document, its metadata entry, its names out of other_topics.yml,
+`make train`, and no edit to data/nlu/. Through the real servers of that copy."""
+
+import filecmp
+import uuid
+
+import pytest
+import yaml
+
+from actions import knowledge_base
+from bench.nlu import Reader, judge
+from scripts.clinic_copy import ADDED, add_procedure, copy_project, train
+from scripts.local_servers import GUARD_OFF, running_assistant
+from tests.conftest import ROOT
+
+QUESTIONS = yaml.safe_load((ADDED / "questions.yml").read_text())["questions"]
+
+
+@pytest.fixture(scope="module")
+def clinic(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("clinic")
+    project = copy_project(workdir / "project")
+    removed = add_procedure(project, ADDED / "62323.txt", ADDED / "procedure.yml")
+    train(project, workdir / "train.log")
+    kb = knowledge_base.load(project / "data" / "knowledge_base")
+    with running_assistant(workdir, guard=GUARD_OFF, root=project) as assistant:
+        yield assistant, Reader(kb), project, removed
+
+
+def test_the_readme_steps_change_no_training_data(clinic):
+    _, _, project, removed = clinic
+    assert removed == ["epidural steroid injection"]
+    comparison = filecmp.dircmp(ROOT / "data" / "nlu", project / "data" / "nlu")
+    assert not comparison.diff_files and not comparison.left_only and not comparison.right_only
+
+
+def test_varied_questions_about_the_added_procedure_are_answered(clinic):
+    assistant, reader, _, _ = clinic
+    assert len(QUESTIONS) >= 20
+    wrong = []
+    for question in QUESTIONS:
+        replies = assistant.send(f"patient-{uuid.uuid4().hex[:8]}", question["user"])
+        _, ok, _ = judge(reader, replies, {"procedure": "62323", "sections": question["sections"]})
+        if not ok:
+            wrong.append((question["user"], [(r.get("text") or "")[:80] for r in replies]))
+    assert len(wrong) <= 0.05 * len(QUESTIONS), wrong
+
+
+def test_the_other_procedures_are_still_answered(clinic):
+    assistant, reader, _, _ = clinic
+    replies = assistant.send("patient-old", "what are the risks of a discogram?")
+    assert judge(reader, replies, {"procedure": "62290", "sections": ["risks"]})[1]

@@ -29,12 +29,17 @@ $(foreach variable,$(CHANNEL_VARIABLES),$(eval export $(variable) ?=))
 # Where `make run` listens, and where it keeps conversations (SQLite, read by
 # endpoints.yml), feedback and its API token. The tests run it on other ports and
 # folders; endpoints.scale-out.yml is for several replicas (README).
+# The action server is for the Rasa server only: on this machine unless ACTIONS_HOST
+# says otherwise; with ACTIONS_TOKEN set (both servers), it refuses requests
+# without that token (rasa_sdk_plugins/access.py, README "Access").
+export ACTIONS_HOST ?= 127.0.0.1
+export ACTIONS_TOKEN ?=
 export ACTIONS_PORT ?= 5055
 export RASA_PORT ?= 5005
 export WEB_PORT ?= 8080
 export STORAGE ?= storage
 export ENDPOINTS ?= endpoints.yml
-export ACTION_SERVER_URL ?= http://localhost:$(ACTIONS_PORT)/webhook
+export ACTION_SERVER_URL ?= http://127.0.0.1:$(ACTIONS_PORT)/webhook
 export TRACKER_DB ?= $(STORAGE)/conversations.db
 export FEEDBACK_DB ?= $(STORAGE)/feedback.db
 

@@ -67,7 +67,7 @@ PIPELINE_CODE := scripts/build_spacy_pipeline.py components/procedure_patterns.p
 
 help:
 	@echo "make run        install, train, start the assistant (REST on :5005, actions on :5055)"
-	@echo "make shell      talk to the assistant in the terminal"
+	@echo "make shell      talk to the assistant in the terminal, as a patient would"
 	@echo "make test       install, train and run every test"
 	@echo "make train      rebuild the spaCy pipeline and the model if data or config changed"
 	@echo "make nlu-report NLU evaluation on the held-out set (results/nlu)"
@@ -131,11 +131,19 @@ run: install train
 	RASA_API_TOKEN=$${RASA_API_TOKEN:-$$(cat $(STORAGE)/rasa-api-token)} \
 		$(BIN)/supervisord --configuration supervisord.conf
 
+# The staff shell: both servers on this machine, the Rasa server with the project's
+# REST channel (so through the guard, as patients), and a terminal client
+# (scripts/shell.py). The servers' output goes to $(STORAGE)/shell.log.
 shell: install train
 	@mkdir -p $(STORAGE)
-	@$(RASA) run actions --port $(ACTIONS_PORT) >/dev/null 2>&1 & \
-	actions=$$!; trap 'kill $$actions 2>/dev/null' EXIT; \
-	$(RASA) shell --model $(MODEL) --endpoints $(ENDPOINTS) --port $(RASA_PORT)
+	@SANIC_HOST=$(ACTIONS_HOST) $(RASA) run actions --port $(ACTIONS_PORT) >>$(STORAGE)/shell.log 2>&1 & \
+	actions=$$!; \
+	$(RASA) run --model $(MODEL) --endpoints $(ENDPOINTS) --credentials credentials.yml \
+		--connector channels.rest.RestInput --interface 127.0.0.1 --port $(RASA_PORT) \
+		>>$(STORAGE)/shell.log 2>&1 & \
+	rasa=$$!; trap 'kill $$actions $$rasa 2>/dev/null' EXIT; \
+	$(PY) -m scripts.shell --url http://127.0.0.1:$(RASA_PORT) --server-pid $$rasa \
+		|| { status=$$?; echo "(servers' output: $(STORAGE)/shell.log)"; exit $$status; }
 
 validate: $(INSTALLED)
 	$(RASA) data validate --fail-on-warnings

@@ -63,7 +63,7 @@ TRAINING_DATA := $(shell find data -name '*.yml' -not -path 'data/knowledge_base
 PIPELINE_CODE := scripts/build_spacy_pipeline.py components/procedure_patterns.py \
 	actions/knowledge_base.py actions/document_parser.py
 
-.PHONY: help install train run shell test validate nlu-report bench-nlu kb-report report purge bench lock clean
+.PHONY: help install train run shell test validate nlu-report bench-nlu kb-report report purge backup restore bench lock clean
 
 help:
 	@echo "make run        install, train, start the assistant (REST on :5005, actions on :5055)"
@@ -76,6 +76,8 @@ help:
 	@echo "make kb-report  reading grade of every section of the knowledge base"
 	@echo "make report     questions the assistant could not answer, and feedback"
 	@echo "make purge      delete conversations older than RETENTION_DAYS (30)"
+	@echo "make backup     copy conversations and feedback to BACKUP_DIR (backups), keep BACKUP_KEEP (14)"
+	@echo "make restore    FILE=backups/...db: put a backup back (the assistant stopped)"
 	@echo "make install    create $(VENV) with the pinned dependencies, build the chat widget"
 
 install: $(INSTALLED) system-packages $(WEBCHAT_BUILT)
@@ -175,6 +177,18 @@ report: $(INSTALLED)
 RETENTION_DAYS ?= 30
 purge: $(INSTALLED)
 	$(PY) -m scripts.purge --days $(RETENTION_DAYS) --endpoints $(ENDPOINTS)
+
+# SQLite's conversations and feedback (README, "Privacy"): dated copies in
+# BACKUP_DIR, the newest BACKUP_KEEP of each kept; `make restore FILE=...` puts one
+# back, and refuses while the assistant runs.
+BACKUP_DIR ?= backups
+BACKUP_KEEP ?= 14
+backup: $(INSTALLED)
+	$(PY) -m scripts.backup backup --dir $(BACKUP_DIR) --keep $(BACKUP_KEEP)
+
+restore: $(INSTALLED)
+	@test -n "$(FILE)" || { echo "Which backup? make restore FILE=$(BACKUP_DIR)/conversations-....db"; exit 2; }
+	$(PY) -m scripts.backup restore "$(FILE)" --ports $(RASA_PORT) $(ACTIONS_PORT)
 
 lock:
 	rm -rf /tmp/spine-assistant-lock && "$$(scripts/find-python310)" -m venv /tmp/spine-assistant-lock

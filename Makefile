@@ -74,7 +74,7 @@ help:
 	@echo "make bench      speed and memory, against the stock rasa init bot (~10 min)"
 	@echo "make bench-nlu  answer quality on the held-out sets, against a plain BM25 baseline"
 	@echo "make kb-report  reading grade of every section of the knowledge base"
-	@echo "make report     questions the assistant could not answer, and feedback"
+	@echo "make report     questions the assistant could not answer, feedback, the guard's replies per day"
 	@echo "make purge      delete conversations older than RETENTION_DAYS (30)"
 	@echo "make backup     copy conversations and feedback to BACKUP_DIR (backups), keep BACKUP_KEEP (14)"
 	@echo "make restore    FILE=backups/...db: put a backup back (the assistant stopped)"

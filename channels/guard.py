@@ -3,7 +3,8 @@
 - The text is cleaned (control characters, invalid Unicode) and NFKC-normalised.
 - Empty and over-long messages get a polite reply without going through NLU (a
   100 KB message would keep the server busy for half a minute).
-- A sender, or an address, that sends too fast gets a polite reply.
+- A sender, or an address, that sends too fast gets a polite reply (counted in
+  the lock store's Redis when there is one, so that replicas share the limits).
 - "/intent{...}" texts (what buttons send) are only passed on as commands when
   the intent is one of the assistant's own and the entities are domain entities;
   anything else ("/restart", "/session_start", unknown slots) is read as words.
@@ -42,12 +43,14 @@ from typing import Any, Deque, Dict, Optional, Set, Text
 
 from rasa.core.actions.action import create_bot_utterance
 from rasa.core.channels.channel import OutputChannel, UserMessage
+from rasa.core.lock_store import DEFAULT_REDIS_LOCK_STORE_KEY_PREFIX, RedisLockStore
 from rasa.shared.core.constants import DEFAULT_INTENTS
 from rasa.shared.core.events import BotUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Sanic
 
 from actions import feedback
+from channels.redis_rate_limit import RedisRateLimiter
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +104,9 @@ class Settings:
 class RateLimiter:
     """At most `limit` events per key in any `window` seconds (sliding window).
 
-    In memory, per Rasa process; the oldest keys are forgotten beyond `max_keys`.
+    In memory, for one Rasa process (endpoints.yml); with a Redis lock store the
+    replicas share channels.redis_rate_limit.RedisRateLimiter instead. The oldest
+    keys are forgotten beyond `max_keys`.
     (The `limits` library would do this, but needs a newer `packaging` than Rasa 3.6.)
     """
 
@@ -157,15 +162,33 @@ def clean(text: Any) -> str:
 class MessageGuard:
     def __init__(self, settings: Optional[Settings] = None) -> None:
         self.settings = settings or Settings.from_environment()
-        self._per_sender = RateLimiter(self.settings.messages_per_sender, self.settings.window_seconds)
-        self._per_address = RateLimiter(self.settings.messages_per_address, self.settings.window_seconds)
+        self._limiters: Optional[tuple[Any, Any]] = None  # per sender, per address
         self._late: Set[asyncio.Task] = set()
+
+    def _rate_limiters(self) -> tuple[Any, Any]:
+        """Where messages are counted: in the lock store's Redis if it is one (every
+        replica sees the same counts), else in this process. Chosen at the first
+        message: the channels are made before Rasa loads the lock store."""
+        if self._limiters is None:
+            settings, lock_store = self.settings, _agent().lock_store
+            if isinstance(lock_store, RedisLockStore):
+                # "spineassistant:lock:" -> "spineassistant:ratelimit:sender:"
+                prefix = lock_store.key_prefix[: -len(DEFAULT_REDIS_LOCK_STORE_KEY_PREFIX)] + "ratelimit:"
+                self._limiters = tuple(
+                    RedisRateLimiter(lock_store.red, f"{prefix}{scope}:", limit, settings.window_seconds)
+                    for scope, limit in (("sender", settings.messages_per_sender),
+                                         ("address", settings.messages_per_address)))
+            else:
+                self._limiters = (RateLimiter(settings.messages_per_sender, settings.window_seconds),
+                                  RateLimiter(settings.messages_per_address, settings.window_seconds))
+        return self._limiters
 
     async def handle(self, message: UserMessage, address: Optional[str] = None) -> Outcome:
         """Hands `message` to the assistant if it may; a reply always follows."""
         channel = message.input_channel or "unknown"
-        if not self._per_sender.allow(f"{channel}:{message.sender_id}") or (
-            address and not self._per_address.allow(address)
+        per_sender, per_address = self._rate_limiters()
+        if not per_sender.allow(f"{channel}:{message.sender_id}") or (
+            address and not per_address.allow(address)
         ):
             logger.warning("%s: a sender or address went over the rate limit.", channel)
             await self._say(message, "utter_guard_rate_limited")

@@ -29,12 +29,17 @@ $(foreach variable,$(CHANNEL_VARIABLES),$(eval export $(variable) ?=))
 # Where `make run` listens, and where it keeps conversations (SQLite, read by
 # endpoints.yml), feedback and its API token. The tests run it on other ports and
 # folders; endpoints.scale-out.yml is for several replicas (README).
+# The action server is for the Rasa server only: on this machine unless ACTIONS_HOST
+# says otherwise; with ACTIONS_TOKEN set (both servers), it refuses requests
+# without that token (rasa_sdk_plugins/access.py, README "Access").
+export ACTIONS_HOST ?= 127.0.0.1
+export ACTIONS_TOKEN ?=
 export ACTIONS_PORT ?= 5055
 export RASA_PORT ?= 5005
 export WEB_PORT ?= 8080
 export STORAGE ?= storage
 export ENDPOINTS ?= endpoints.yml
-export ACTION_SERVER_URL ?= http://localhost:$(ACTIONS_PORT)/webhook
+export ACTION_SERVER_URL ?= http://127.0.0.1:$(ACTIONS_PORT)/webhook
 export TRACKER_DB ?= $(STORAGE)/conversations.db
 export FEEDBACK_DB ?= $(STORAGE)/feedback.db
 
@@ -58,19 +63,21 @@ TRAINING_DATA := $(shell find data -name '*.yml' -not -path 'data/knowledge_base
 PIPELINE_CODE := scripts/build_spacy_pipeline.py components/procedure_patterns.py \
 	actions/knowledge_base.py actions/document_parser.py
 
-.PHONY: help install train run shell test validate nlu-report bench-nlu kb-report report purge bench lock clean
+.PHONY: help install train run shell test validate nlu-report bench-nlu kb-report report purge backup restore bench lock clean
 
 help:
 	@echo "make run        install, train, start the assistant (REST on :5005, actions on :5055)"
-	@echo "make shell      talk to the assistant in the terminal"
+	@echo "make shell      talk to the assistant in the terminal, as a patient would"
 	@echo "make test       install, train and run every test"
 	@echo "make train      rebuild the spaCy pipeline and the model if data or config changed"
 	@echo "make nlu-report NLU evaluation on the held-out set (results/nlu)"
 	@echo "make bench      speed and memory, against the stock rasa init bot (~10 min)"
 	@echo "make bench-nlu  answer quality on the held-out sets, against a plain BM25 baseline"
 	@echo "make kb-report  reading grade of every section of the knowledge base"
-	@echo "make report     questions the assistant could not answer, and feedback"
+	@echo "make report     questions the assistant could not answer, feedback, the guard's replies per day"
 	@echo "make purge      delete conversations older than RETENTION_DAYS (30)"
+	@echo "make backup     copy conversations and feedback to BACKUP_DIR (backups), keep BACKUP_KEEP (14)"
+	@echo "make restore    FILE=backups/...db: put a backup back (the assistant stopped)"
 	@echo "make install    create $(VENV) with the pinned dependencies, build the chat widget"
 
 install: $(INSTALLED) system-packages $(WEBCHAT_BUILT)
@@ -126,11 +133,19 @@ run: install train
 	RASA_API_TOKEN=$${RASA_API_TOKEN:-$$(cat $(STORAGE)/rasa-api-token)} \
 		$(BIN)/supervisord --configuration supervisord.conf
 
+# The staff shell: both servers on this machine, the Rasa server with the project's
+# REST channel (so through the guard, as patients), and a terminal client
+# (scripts/shell.py). The servers' output goes to $(STORAGE)/shell.log.
 shell: install train
 	@mkdir -p $(STORAGE)
-	@$(RASA) run actions --port $(ACTIONS_PORT) >/dev/null 2>&1 & \
-	actions=$$!; trap 'kill $$actions 2>/dev/null' EXIT; \
-	$(RASA) shell --model $(MODEL) --endpoints $(ENDPOINTS) --port $(RASA_PORT)
+	@SANIC_HOST=$(ACTIONS_HOST) $(RASA) run actions --port $(ACTIONS_PORT) >>$(STORAGE)/shell.log 2>&1 & \
+	actions=$$!; \
+	$(RASA) run --model $(MODEL) --endpoints $(ENDPOINTS) --credentials credentials.yml \
+		--connector channels.rest.RestInput --interface 127.0.0.1 --port $(RASA_PORT) \
+		>>$(STORAGE)/shell.log 2>&1 & \
+	rasa=$$!; trap 'kill $$actions $$rasa 2>/dev/null' EXIT; \
+	$(PY) -m scripts.shell --url http://127.0.0.1:$(RASA_PORT) --server-pid $$rasa \
+		|| { status=$$?; echo "(servers' output: $(STORAGE)/shell.log)"; exit $$status; }
 
 validate: $(INSTALLED)
 	$(RASA) data validate --fail-on-warnings
@@ -162,6 +177,18 @@ report: $(INSTALLED)
 RETENTION_DAYS ?= 30
 purge: $(INSTALLED)
 	$(PY) -m scripts.purge --days $(RETENTION_DAYS) --endpoints $(ENDPOINTS)
+
+# SQLite's conversations and feedback (README, "Privacy"): dated copies in
+# BACKUP_DIR, the newest BACKUP_KEEP of each kept; `make restore FILE=...` puts one
+# back, and refuses while the assistant runs.
+BACKUP_DIR ?= backups
+BACKUP_KEEP ?= 14
+backup: $(INSTALLED)
+	$(PY) -m scripts.backup backup --dir $(BACKUP_DIR) --keep $(BACKUP_KEEP)
+
+restore: $(INSTALLED)
+	@test -n "$(FILE)" || { echo "Which backup? make restore FILE=$(BACKUP_DIR)/conversations-....db"; exit 2; }
+	$(PY) -m scripts.backup restore "$(FILE)" --ports $(RASA_PORT) $(ACTIONS_PORT)
 
 lock:
 	rm -rf /tmp/spine-assistant-lock && "$$(scripts/find-python310)" -m venv /tmp/spine-assistant-lock

@@ -266,7 +266,7 @@ def environment(workdir: Path, cache: str) -> dict:
     return {**ENV, "SQLALCHEMY_SILENCE_UBER_WARNING": "1", "PYTHONDONTWRITEBYTECODE": "1",
             "RASA_CACHE_DIRECTORY": str(workdir / cache),
             # endpoints.yml's variables (not used by training, but it must be readable)
-            "ACTION_SERVER_URL": "http://127.0.0.1:5055/webhook",
+            "ACTION_SERVER_URL": "http://127.0.0.1:5055/webhook", "ACTIONS_TOKEN": "",
             "TRACKER_DB": str(workdir / "train-conversations.db")}
 
 

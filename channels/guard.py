@@ -3,15 +3,24 @@
 - The text is cleaned (control characters, invalid Unicode) and NFKC-normalised.
 - Empty and over-long messages get a polite reply without going through NLU (a
   100 KB message would keep the server busy for half a minute).
-- A sender, or an address, that sends too fast gets a polite reply.
+- A sender, or an address, that sends too fast gets a polite reply (counted in
+  the lock store's Redis when there is one, so that replicas share the limits).
 - "/intent{...}" texts (what buttons send) are only passed on as commands when
   the intent is one of the assistant's own and the entities are domain entities;
   anything else ("/restart", "/session_start", unknown slots) is read as words.
 - Never silent: when the assistant produced no reply (action server down, an
   action raised) or none within `reply_timeout` seconds (action server slow),
   the patient gets "I can't look that up right now" with the clinic's number.
-  Replies that come later than that are dropped, so the patient never gets an
-  answer after being told there is none; the turn is still stored.
+- The record is what the patient saw: that reply is stored in the conversation,
+  as a bot event whose metadata names the cause ({"guard": "no_reply" | "timeout"
+  | "error"}). Replies that come later than the timeout are not shown (the
+  patient was told there is none), so they are not stored as said either: the
+  late turn's actions and slots are kept, its bot messages are left out and
+  counted in the fallback's metadata ("withheld_messages"). To do this the guard
+  runs the turn itself (`Turn`, what Rasa's Agent.handle_message does), with the
+  conversation in reach until it is saved.
+- Every reply of its own is counted, without any text, in the feedback database
+  for `make report` (kinds "guard_*").
 
 The texts are the domain's responses (domain.yml, utter_guard_*), filled with the
 clinic's numbers from the domain's slots. The settings come from environment
@@ -30,16 +39,20 @@ import unicodedata
 from collections import OrderedDict, deque
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Awaitable, Callable, Deque, Dict, Optional, Set, Text
+from typing import Any, Deque, Dict, Optional, Set, Text
 
+from rasa.core.actions.action import create_bot_utterance
 from rasa.core.channels.channel import OutputChannel, UserMessage
+from rasa.core.lock_store import DEFAULT_REDIS_LOCK_STORE_KEY_PREFIX, RedisLockStore
 from rasa.shared.core.constants import DEFAULT_INTENTS
+from rasa.shared.core.events import BotUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Sanic
 
-logger = logging.getLogger(__name__)
+from actions import feedback
+from channels.redis_rate_limit import RedisRateLimiter
 
-OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+logger = logging.getLogger(__name__)
 
 # "/intent" or "/intent{json}", as Rasa reads a message that starts with "/".
 COMMAND = re.compile(r"/(?P<intent>[^{@\s]+)(?P<entities>\{.*\})?", re.DOTALL)
@@ -53,6 +66,12 @@ class Outcome(Enum):
     REJECTED = "rejected"  # empty or too long: not shown to the assistant
     RATE_LIMITED = "rate_limited"
     FALLBACK = "fallback"  # the assistant could not answer in time
+
+
+# Why the guard answered instead of the assistant (bot event metadata "guard", report).
+NO_REPLY = "no_reply"  # the turn ended without a reply: action server down, an action raised
+TIMEOUT = "timeout"  # no reply within the reply timeout: action server slow
+ERROR = "error"  # the turn itself failed in the Rasa server
 
 
 @dataclass(frozen=True)
@@ -85,7 +104,9 @@ class Settings:
 class RateLimiter:
     """At most `limit` events per key in any `window` seconds (sliding window).
 
-    In memory, per Rasa process; the oldest keys are forgotten beyond `max_keys`.
+    In memory, for one Rasa process (endpoints.yml); with a Redis lock store the
+    replicas share channels.redis_rate_limit.RedisRateLimiter instead. The oldest
+    keys are forgotten beyond `max_keys`.
     (The `limits` library would do this, but needs a newer `packaging` than Rasa 3.6.)
     """
 
@@ -141,20 +162,37 @@ def clean(text: Any) -> str:
 class MessageGuard:
     def __init__(self, settings: Optional[Settings] = None) -> None:
         self.settings = settings or Settings.from_environment()
-        self._per_sender = RateLimiter(self.settings.messages_per_sender, self.settings.window_seconds)
-        self._per_address = RateLimiter(self.settings.messages_per_address, self.settings.window_seconds)
+        self._limiters: Optional[tuple[Any, Any]] = None  # per sender, per address
         self._late: Set[asyncio.Task] = set()
 
-    async def handle(
-        self, message: UserMessage, on_new_message: OnNewMessage, address: Optional[str] = None
-    ) -> Outcome:
-        """Hands `message` to the assistant (`on_new_message`) if it may; a reply always follows."""
+    def _rate_limiters(self) -> tuple[Any, Any]:
+        """Where messages are counted: in the lock store's Redis if it is one (every
+        replica sees the same counts), else in this process. Chosen at the first
+        message: the channels are made before Rasa loads the lock store."""
+        if self._limiters is None:
+            settings, lock_store = self.settings, _agent().lock_store
+            if isinstance(lock_store, RedisLockStore):
+                # "spineassistant:lock:" -> "spineassistant:ratelimit:sender:"
+                prefix = lock_store.key_prefix[: -len(DEFAULT_REDIS_LOCK_STORE_KEY_PREFIX)] + "ratelimit:"
+                self._limiters = tuple(
+                    RedisRateLimiter(lock_store.red, f"{prefix}{scope}:", limit, settings.window_seconds)
+                    for scope, limit in (("sender", settings.messages_per_sender),
+                                         ("address", settings.messages_per_address)))
+            else:
+                self._limiters = (RateLimiter(settings.messages_per_sender, settings.window_seconds),
+                                  RateLimiter(settings.messages_per_address, settings.window_seconds))
+        return self._limiters
+
+    async def handle(self, message: UserMessage, address: Optional[str] = None) -> Outcome:
+        """Hands `message` to the assistant if it may; a reply always follows."""
         channel = message.input_channel or "unknown"
-        if not self._per_sender.allow(f"{channel}:{message.sender_id}") or (
-            address and not self._per_address.allow(address)
+        per_sender, per_address = self._rate_limiters()
+        if not per_sender.allow(f"{channel}:{message.sender_id}") or (
+            address and not per_address.allow(address)
         ):
             logger.warning("%s: a sender or address went over the rate limit.", channel)
             await self._say(message, "utter_guard_rate_limited")
+            await _count("guard_rate_limited")
             return Outcome.RATE_LIMITED
 
         raw = message.text if isinstance(message.text, str) else ""
@@ -162,23 +200,29 @@ class MessageGuard:
         text = clean(raw) if len(raw) <= 4 * self.settings.max_message_chars else raw
         if not text:
             await self._say(message, "utter_guard_empty")
+            await _count("guard_empty")
             return Outcome.REJECTED
         if len(text) > self.settings.max_message_chars:
             logger.info("%s: refused a message of %d characters.", channel, len(text))
             await self._say(message, "utter_guard_too_long", max_chars=self.settings.max_message_chars)
+            await _count("guard_too_long")
             return Outcome.REJECTED
 
         output = message.output_channel
+        # Made now, so that at the timeout it is shown and recorded in one step.
+        fallback = await _reply(message.sender_id, "utter_guard_unavailable", output)
         watched = WatchedOutput(output)
         message.text = self._defuse_command(text)
         message.output_channel = watched
-        task = asyncio.ensure_future(on_new_message(message))
+        turn = Turn(message, watched, fallback)
+        task = asyncio.ensure_future(turn.run())
         done, _ = await asyncio.wait({task}, timeout=self.settings.reply_timeout)
         if task in done:
             if task.exception() is not None:
                 _log_failure(channel, task.exception())
-            elif watched.sent:
+            elif watched.sent and turn.cause is None:
                 return Outcome.ANSWERED
+            cause = turn.cause or ERROR  # the turn stored the fallback, or could not store
         else:
             self._late.add(task)  # keep a reference until it ends
             task.add_done_callback(self._late_turn_ended)
@@ -187,8 +231,10 @@ class MessageGuard:
             logger.error("%s: no reply within %.1f s (action server slow?).",
                          channel, self.settings.reply_timeout)
             watched.closed = True
-        message.output_channel = output
-        await self._say(message, "utter_guard_unavailable")
+            turn.fallback_shown()
+            cause = TIMEOUT
+        await output.send_response(message.sender_id, fallback)
+        await _count(f"guard_fallback_{cause}")
         return Outcome.FALLBACK
 
     def _late_turn_ended(self, task: asyncio.Task) -> None:
@@ -223,14 +269,82 @@ class MessageGuard:
     @staticmethod
     async def _say(message: UserMessage, response: str, **values: Any) -> None:
         """Sends the domain's `response`, filled with the clinic's slots and `values`."""
-        agent = _agent()
-        tracker = DialogueStateTracker(message.sender_id, agent.domain.slots)
         output = message.output_channel
-        reply = await agent.nlg.generate(response, tracker, output.name(), **values)
-        if reply is None:  # a domain without the response: still never silent
-            logger.error("domain.yml has no response %s", response)
-            reply = {"text": "Sorry, I can't answer right now. Please contact your care team."}
-        await output.send_response(message.sender_id, reply)
+        await output.send_response(message.sender_id,
+                                   await _reply(message.sender_id, response, output, **values))
+
+
+class Turn:
+    """One message through the assistant: what Rasa 3.6's Agent.handle_message does
+    (the conversation's lock, MessageProcessor.handle_message for a Core model), with
+    the guard's fallback recorded in the conversation before it is saved."""
+
+    def __init__(self, message: UserMessage, watched: WatchedOutput, fallback: Dict[str, Any]) -> None:
+        self.message, self.watched, self.fallback = message, watched, fallback
+        self.tracker: Optional[DialogueStateTracker] = None
+        self.shown: Optional[BotUttered] = None  # the fallback, shown while the turn ran
+        self.cause: Optional[str] = None  # set when the fallback is recorded
+
+    async def run(self) -> None:
+        agent = _agent()
+        async with agent.lock_store.lock(self.message.sender_id):
+            processor = agent.processor
+            tracker = await processor.log_message(self.message, should_save_tracker=False)
+            self.tracker = tracker
+            if self.shown is not None:  # shown while the turn waited for the lock
+                tracker.update(self.shown)
+            failed = True
+            try:
+                tracker = await processor.run_action_extract_slots(self.message.output_channel, tracker)
+                await processor._run_prediction_loop(self.message.output_channel, tracker)
+                await processor.run_anonymization_pipeline(tracker)
+                failed = False
+            finally:  # also when the turn failed: the patient's message and the fallback are kept
+                self._settle(tracker, failed)
+                await processor.save_tracker(tracker)
+
+    def fallback_shown(self) -> None:
+        """The fallback went to the patient while the turn runs: it goes into the conversation now."""
+        self.shown = _bot_event(self.fallback, TIMEOUT)
+        self.cause = TIMEOUT
+        if self.tracker is not None:
+            self.tracker.update(self.shown)
+
+    def _settle(self, tracker: DialogueStateTracker, failed: bool) -> None:
+        if self.shown is not None:  # what the turn said after the fallback was never shown
+            events = list(tracker.events)
+            after = next(i for i, event in enumerate(events) if event is self.shown)
+            late = {id(event) for event in events[after + 1:] if isinstance(event, BotUttered)}
+            if late:
+                tracker.events = type(tracker.events)(e for e in events if id(e) not in late)
+            self.shown.metadata["withheld_messages"] = len(late)
+        elif failed or not self.watched.sent:
+            self.cause = ERROR if failed else NO_REPLY
+            tracker.update(_bot_event(self.fallback, self.cause))
+
+
+def _bot_event(reply: Dict[str, Any], cause: str) -> BotUttered:
+    """The bot event for a reply of the guard, as Rasa makes one for a response."""
+    return create_bot_utterance({**reply, "guard": cause})
+
+
+async def _reply(sender_id: str, response: str, output: OutputChannel, **values: Any) -> Dict[str, Any]:
+    """The domain's `response`, filled with the clinic's slots and `values`."""
+    agent = _agent()
+    tracker = DialogueStateTracker(sender_id, agent.domain.slots)
+    reply = await agent.nlg.generate(response, tracker, output.name(), **values)
+    if reply is None:  # a domain without the response: still never silent
+        logger.error("domain.yml has no response %s", response)
+        reply = {"text": "Sorry, I can't answer right now. Please contact your care team."}
+    return reply
+
+
+async def _count(kind: str) -> None:
+    """One reply of the guard, for `make report`: the day and the kind, no text, no sender."""
+    try:
+        await asyncio.to_thread(feedback.record, kind, None, None, None)
+    except Exception as error:  # noqa: BLE001 - counting must never cost the patient the reply
+        logger.error("Could not count a %s in the feedback database (%s).", kind, type(error).__name__)
 
 
 def _agent() -> Any:

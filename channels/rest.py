@@ -35,6 +35,7 @@ class RestInput(RasaRestInput):
         self.guard = MessageGuard()
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        # The guard hands messages to the assistant itself (channels/guard.py, Turn).
         blueprint = Blueprint("rest_webhook", __name__)
 
         @blueprint.route("/", methods=["GET"])
@@ -49,7 +50,7 @@ class RestInput(RasaRestInput):
             collector = CollectingOutputChannel()
             message = UserMessage(body["message"], collector, body["sender"],
                                   input_channel=self.name(), metadata=body.get("metadata"))
-            outcome = await self.guard.handle(message, on_new_message, request.remote_addr or request.ip)
+            outcome = await self.guard.handle(message, request.remote_addr or request.ip)
             return response.json(collector.messages,
                                  status=429 if outcome is Outcome.RATE_LIMITED else 200)
 

@@ -228,16 +228,14 @@ class SlackInput(RasaSlackInput):
 
             content_type = (request.headers.get("content-type") or "").split(";")[0].strip()
             if content_type == "application/json":
-                return await self._handle_event(request, on_new_message)
+                return await self._handle_event(request)
             if content_type == "application/x-www-form-urlencoded":
-                return await self._handle_interaction(request, on_new_message)
+                return await self._handle_interaction(request)
             return response.text("unsupported content type", status=HTTPStatus.BAD_REQUEST)
 
         return slack_webhook
 
-    async def _handle_event(
-        self, request: Request, on_new_message: Callable[[UserMessage], Awaitable[Any]]
-    ) -> HTTPResponse:
+    async def _handle_event(self, request: Request) -> HTTPResponse:
         try:
             body = json.loads(request.body)
         except ValueError:
@@ -265,15 +263,12 @@ class SlackInput(RasaSlackInput):
 
         event = body["event"]
         return self._start(
-            on_new_message,
             text=self._sanitize_user_message(event.get("text", ""), metadata["users"]),
             sender=event.get("user", ""),
             metadata=metadata,
         )
 
-    async def _handle_interaction(
-        self, request: Request, on_new_message: Callable[[UserMessage], Awaitable[Any]]
-    ) -> HTTPResponse:
+    async def _handle_interaction(self, request: Request) -> HTTPResponse:
         try:
             payload = json.loads(request.form.get("payload", ""))
         except ValueError:
@@ -296,7 +291,7 @@ class SlackInput(RasaSlackInput):
             "thread_id": message.get("thread_ts", message.get("ts")),
             "users": [payload["user"]["id"]] if payload.get("user", {}).get("id") else [],
         }
-        return self._start(on_new_message, text=text,
+        return self._start(text=text,
                            sender=payload.get("user", {}).get("id", ""), metadata=metadata)
 
     @staticmethod
@@ -312,7 +307,6 @@ class SlackInput(RasaSlackInput):
 
     def _start(
         self,
-        on_new_message: Callable[[UserMessage], Awaitable[Any]],
         text: Text,
         sender: Text,
         metadata: Dict[Text, Any],
@@ -333,7 +327,7 @@ class SlackInput(RasaSlackInput):
             metadata=metadata,
         )
 
-        task = asyncio.create_task(self.guard.handle(message, on_new_message))
+        task = asyncio.create_task(self.guard.handle(message))
         self._background_tasks.add(task)
         task.add_done_callback(self._background_tasks.discard)
         return response.text("")

@@ -93,7 +93,7 @@ class SocketIOInput(RasaSocketIOInput):
                 input_channel=self.name(),
                 metadata=metadata if isinstance(metadata, dict) else None,
             )
-            await self.guard.handle(message, on_new_message, _address(sio.get_environ(sid, namespace)))
+            await self.guard.handle(message, _address(sio.get_environ(sid, namespace)))
 
         # Replace Rasa's handlers (registering an event again overrides it).
         sio.on("session_request", session_request, namespace=namespace)

@@ -395,24 +395,21 @@ class TelegramInput(InputChannel):
             if "update_id" in update and not self._seen_updates.first_time(update["update_id"]):
                 return response.text("already handled")
             # Answer Telegram now; the bot takes its time in the background.
-            self._in_background(self.handle_update(update, on_new_message))
+            self._in_background(self.handle_update(update))
             return response.text("ok")
 
         return telegram_webhook
 
-    async def handle_update(
-        self, update: Dict[Text, Any], on_new_message: Callable[[UserMessage], Awaitable[Any]]
-    ) -> None:
+    async def handle_update(self, update: Dict[Text, Any]) -> None:
         output = self.get_output_channel()
         if "callback_query" in update:
-            await self._handle_button(update["callback_query"], output, on_new_message)
+            await self._handle_button(update["callback_query"], output)
         elif "message" in update:
-            await self._handle_message(update["message"], output, on_new_message)
+            await self._handle_message(update["message"], output)
         else:
             logger.debug("Telegram: update of type %s ignored", sorted(update))
 
-    async def _handle_message(self, message: Dict[Text, Any], output: TelegramOutput,
-                              on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+    async def _handle_message(self, message: Dict[Text, Any], output: TelegramOutput) -> None:
         chat = message.get("chat") or {}
         if "id" not in chat or (message.get("from") or {}).get("is_bot"):
             return
@@ -422,10 +419,9 @@ class TelegramInput(InputChannel):
                 await output.send_text_message(str(chat["id"]), TEXT_ONLY_REPLY)
             return
         # Only the bot's @name: the patient is saying hello.
-        await self._to_bot(self._clean(text) or "/greet", str(chat["id"]), output, on_new_message)
+        await self._to_bot(self._clean(text) or "/greet", str(chat["id"]), output)
 
-    async def _handle_button(self, query: Dict[Text, Any], output: TelegramOutput,
-                             on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+    async def _handle_button(self, query: Dict[Text, Any], output: TelegramOutput) -> None:
         data = query.get("data") or ""
         payload = self.callback_data.decode(data) if data else None
         if payload is None:  # a long payload's key from before a restart: use the label
@@ -436,7 +432,7 @@ class TelegramInput(InputChannel):
         message = query.get("message") or {}
         chat_id = (message.get("chat") or {}).get("id") or (query.get("from") or {}).get("id")
         if payload and chat_id is not None:
-            await self._to_bot(payload, str(chat_id), output, on_new_message)
+            await self._to_bot(payload, str(chat_id), output)
 
     @staticmethod
     def _label_of(query: Dict[Text, Any], data: str) -> Optional[str]:
@@ -455,8 +451,6 @@ class TelegramInput(InputChannel):
         command = text.split(maxsplit=1)[0] if text else ""
         return COMMANDS.get(command.lower(), text) if command == text else text
 
-    async def _to_bot(self, text: str, chat_id: str, output: TelegramOutput,
-                      on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+    async def _to_bot(self, text: str, chat_id: str, output: TelegramOutput) -> None:
         """The patient's message to the assistant; the conversation is the Telegram chat."""
-        await self.guard.handle(UserMessage(text, output, chat_id, input_channel=self.name()),
-                                on_new_message)
+        await self.guard.handle(UserMessage(text, output, chat_id, input_channel=self.name()))

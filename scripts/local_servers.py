@@ -92,6 +92,8 @@ def server_environment(workdir: Path, action_url: str, env: dict | None = None) 
         "ACTION_SERVER_URL": f"{action_url}/webhook",
         "TRACKER_DB": str(workdir / "conversations.db"),
         "FEEDBACK_DB": str(workdir / "feedback.db"),
+        "ACTIONS_TOKEN": "",  # none, as `make run`'s default (the servers listen on 127.0.0.1)
+        "SANIC_HOST": "127.0.0.1",
         **(env or {}),
     }
 

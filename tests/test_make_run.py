@@ -1,6 +1,7 @@
 """`make run`, as a clinic runs it: API behind a token, crashed servers come back,
 conversations survive a restart, no message text in the output, no telemetry."""
 
+import ipaddress
 import os
 import signal
 import subprocess
@@ -102,6 +103,26 @@ def test_only_the_webhooks_are_public(make_run):
     assert requests.get(make_run.url + "/", timeout=10).status_code == 200
     actions = f"http://127.0.0.1:{make_run.ports['ACTIONS_PORT']}/health"
     assert requests.get(actions, timeout=10).json() == {"status": "ok"}
+
+
+def listening_addresses(port):
+    """The local addresses with a socket listening on TCP `port` (what `ss -ltn` shows)."""
+    found = set()
+    for table, width in (("/proc/net/tcp", 8), ("/proc/net/tcp6", 32)):
+        for line in open(table).read().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.split(":")
+            if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                # The kernel writes each 32-bit word of the address in host (little-endian) order.
+                raw = b"".join(bytes.fromhex(address[i:i + 8])[::-1] for i in range(0, width, 8))
+                found.add(str(ipaddress.ip_address(raw)))
+    return found
+
+
+def test_the_action_server_listens_on_loopback_only(make_run):
+    assert listening_addresses(make_run.ports["ACTIONS_PORT"]) == {"127.0.0.1"}
+    # The Rasa server does listen on every address: its channels' webhooks are public.
+    assert listening_addresses(make_run.ports["RASA_PORT"]) == {"0.0.0.0"}
 
 
 def test_no_telemetry_from_any_server(make_run):

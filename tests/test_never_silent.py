@@ -29,10 +29,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import sqlite3
 import threading
 import time
 import uuid
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Iterator
 from urllib.parse import urlsplit
@@ -82,12 +85,15 @@ def domain_text(response: str) -> str:
 
 FALLBACK = domain_text("utter_guard_unavailable")
 RATE_LIMITED = domain_text("utter_guard_rate_limited")
+EMPTY = domain_text("utter_guard_empty")
+TOO_LONG = DOMAIN["responses"]["utter_guard_too_long"][0]["text"].format(max_chars=1000)
 # The guard's settings here: no rate limits (every channel's patients share 127.0.0.1;
 # the limits have their own server below), and a reply timeout that a normal answer
 # does not reach on a slow machine, while a fault is far beyond it.
 REPLY_TIMEOUT = 4.0
+MAX_CHARS = 1000
 GUARD = {"RATE_LIMIT_PER_SENDER": "0", "RATE_LIMIT_PER_ADDRESS": "0",
-         "REPLY_TIMEOUT_SECONDS": str(REPLY_TIMEOUT)}
+         "REPLY_TIMEOUT_SECONDS": str(REPLY_TIMEOUT), "MAX_MESSAGE_CHARS": str(MAX_CHARS)}
 REPLY_WITHIN = REPLY_TIMEOUT + 2  # seconds, from sending to the fallback arriving
 SLOW_SECONDS = 3 * REPLY_TIMEOUT  # the slow action server's delay
 ORIGIN = "http://localhost:8080"  # a page credentials.yml's socketio channel allows
@@ -359,17 +365,32 @@ def assert_fallback(patient: Patient, replies: list[Reply], fault: str) -> float
     return after
 
 
-def events_of_turn(patient: Patient, text: str) -> list[str]:
-    """What the tracker stored for the patient's last message `text`, up to the next one."""
+def stored_turn(patient: Patient, text: str) -> list[dict]:
+    """The tracker's events for the patient's last message `text`, up to the next one."""
     events = patient.tracker()["events"]
     starts = [i for i, event in enumerate(events) if event["event"] == "user" and event.get("text") == text]
     assert starts, f"{patient.channel}: {text!r} not stored in the tracker"
+    turn = events[starts[-1]:starts[-1] + 1]
+    for event in events[starts[-1] + 1:]:
+        if event["event"] == "user":
+            break
+        turn.append(event)
+    return turn
+
+
+def guard_replies(patient: Patient, text: str) -> list[tuple[str, dict]]:
+    """The stored bot events of that turn: (text, the guard's part of their metadata)."""
+    return [(event.get("text"), {key: value for key, value in (event.get("metadata") or {}).items()
+                                 if key in ("guard", "withheld_messages")})
+            for event in stored_turn(patient, text) if event["event"] == "bot"]
+
+
+def events_of_turn(patient: Patient, text: str) -> list[str]:
+    """What the tracker stored for the patient's last message `text`, one line per event."""
     turn = []
-    for event in events[starts[-1]:]:
+    for event in stored_turn(patient, text):
         kind = event["event"]
         if kind == "user":
-            if turn:
-                break
             intent = (event.get("parse_data") or {}).get("intent", {}).get("name")
             turn.append(f"user: {event['text']} ({intent})")
         elif kind == "action":
@@ -379,6 +400,22 @@ def events_of_turn(patient: Patient, text: str) -> list[str]:
         elif kind == "slot":
             turn.append(f"slot: {event['name']}={event['value']}")
     return turn
+
+
+def guard_counts(workdir: Any) -> Counter:
+    """The guard's replies counted for `make report` (the feedback database), by kind."""
+    database = workdir / "feedback.db"
+    if not database.exists():
+        return Counter()
+    with closing(sqlite3.connect(database)) as db:
+        return Counter(dict(db.execute(
+            "SELECT kind, COUNT(*) FROM feedback WHERE kind LIKE 'guard_%' GROUP BY kind")))
+
+
+def assert_counted(workdir: Any, before: Counter, expected: dict) -> None:
+    """The guard's counts grew by `expected` (they are written just after the reply: polled)."""
+    eventually(lambda: guard_counts(workdir) - before == Counter(expected), 30,
+               f"the report's counts grown by {expected}")
 
 
 def print_turn(patient: Patient, turn: list[str]) -> None:
@@ -497,15 +534,18 @@ def test_action_server_down_every_channel_gets_the_fallback_then_the_conversatio
     clinic.actions.stop(kill=True)  # kill -9
     assert clinic.actions.process.returncode == -9
 
+    counted = guard_counts(clinic.workdir)
     during = all_at_once(patients, lambda p: p.say(DURATION_QUESTION))
     for patient, replies in zip(patients, during):
         assert_fallback(patient, replies, "action server down")
+    assert_counted(clinic.workdir, counted, {"guard_fallback_no_reply": len(patients)})
     for patient in patients:
         turn = events_of_turn(patient, DURATION_QUESTION)
         print_turn(patient, turn)
         assert turn[0].startswith(f"user: {DURATION_QUESTION}")  # the question is kept
         assert "action: action_answer_section" in turn  # tried; its events are lost
-        assert bot_texts(turn) == []  # no answer, and the fallback is not stored
+        # What the patient saw, and only that: the fallback, named as the guard's.
+        assert guard_replies(patient, DURATION_QUESTION) == [(FALLBACK, {"guard": "no_reply"})]
 
     clinic.actions.start()
     after = all_at_once(patients, lambda p: p.say(DURATION_QUESTION))
@@ -543,15 +583,16 @@ def test_action_server_slow_the_fallback_comes_in_time_and_the_late_answer_never
         assert_answered(patient, replies, RISKS)
 
     slow_proxy.delay = SLOW_SECONDS
+    counted = guard_counts(clinic.workdir)
     during = all_at_once(patients, lambda p: p.say(DURATION_QUESTION))
     for patient, replies in zip(patients, during):
         assert_fallback(patient, replies, "action server slow")
+    assert_counted(clinic.workdir, counted, {"guard_fallback_timeout": len(patients)})
 
-    # The late answers are produced (the turns end and are stored: the tracker is
-    # saved at the end of a turn) ...
+    # The late turns end and are stored (the tracker is saved at the end of a turn) ...
     def late_turn_stored(patient: Patient) -> bool:
         try:
-            return bool(bot_texts(events_of_turn(patient, DURATION_QUESTION)))
+            return "action: action_answer_section" in events_of_turn(patient, DURATION_QUESTION)
         except AssertionError:  # not stored yet
             return False
 
@@ -559,13 +600,17 @@ def test_action_server_slow_the_fallback_comes_in_time_and_the_late_answer_never
                "the late turns stored")
     assert sum(1 for _, delay in slow_proxy.forwarded if delay == SLOW_SECONDS) >= len(patients)
     time.sleep(1.5)  # room for a late answer to reach a channel
-    # ... but never shown to the patient, who was told there is none.
+    # ... but the late answer is never shown to the patient, who was told there is
+    # none, nor stored as said: the record holds the fallback, and how many
+    # messages of the late answer were withheld.
     for patient in patients:
         assert patient.unsolicited() == [], f"{patient.channel}: got the late answer"
         turn = events_of_turn(patient, DURATION_QUESTION)
         print_turn(patient, turn)
-        assert [line for line in bot_texts(turn) if DURATION[:40] in line]  # stored, not shown
-        assert not [line for line in bot_texts(turn) if FALLBACK[:40] in line]
+        [(text, metadata)] = guard_replies(patient, DURATION_QUESTION)
+        assert text == FALLBACK and metadata["guard"] == "timeout", metadata
+        assert metadata["withheld_messages"] >= 1
+        assert not [line for line in bot_texts(turn) if DURATION[:40] in line]
 
     slow_proxy.delay = 0
     after = all_at_once(patients, lambda p: p.say(DURATION_QUESTION))
@@ -601,9 +646,11 @@ def test_an_action_raising_gets_the_fallback_and_the_next_question_is_answered(
         assert_answered(patient, replies, RISKS)
         assert any(HELPED in reply.buttons for reply in replies), f"{patient.channel}: no {HELPED!r}"
 
+    counted = guard_counts(clinic.workdir)
     clicked = all_at_once(patients, lambda p: p.click(HELPED))
     for patient, replies in zip(patients, clicked):
         assert_fallback(patient, replies, "action raises")
+    assert_counted(clinic.workdir, counted, {"guard_fallback_no_reply": len(patients)})
     log = (clinic.workdir / "actions.log").read_text()
     assert "Traceback" in log and "feedback" in log  # it really raised in the action server
     for patient in patients:
@@ -611,11 +658,32 @@ def test_an_action_raising_gets_the_fallback_and_the_next_question_is_answered(
         print_turn(patient, turn)
         assert turn[0] == "user: /feedback_helpful (feedback_helpful)"
         assert "action: action_record_feedback" in turn
-        assert bot_texts(turn) == []  # no "Thank you", and the fallback is not stored
+        # No "Thank you": the fallback, as the patient saw it.
+        assert guard_replies(patient, "/feedback_helpful") == [(FALLBACK, {"guard": "no_reply"})]
 
     after = all_at_once(patients, lambda p: p.say(DURATION_QUESTION))
     for patient, replies in zip(patients, after):
         assert_answered(patient, replies, DURATION)
+
+
+# ---------- messages the guard refuses ----------
+
+
+def test_too_long_and_empty_messages_get_a_polite_reply_are_counted_and_not_stored(clinic, patients):
+    counted = guard_counts(clinic.workdir)
+    too_long = "My back hurts when I sit. " * (MAX_CHARS // 20)
+    assert len(too_long) > MAX_CHARS
+    answers = all_at_once(patients, lambda p: p.say(too_long))
+    for patient, replies in zip(patients, answers):
+        assert texts(replies) == [TOO_LONG], f"{patient.channel}: {texts(replies)}"
+    # Empty: on REST and the widget (Slack sends no empty message; Telegram's own
+    # reply to a message without text is tested in tests/channels/test_telegram.py).
+    typed = [p for p in patients if isinstance(p, (RestPatient, SocketPatient))]
+    for patient in typed:
+        assert texts(patient.say(" \t ")) == [EMPTY], f"{patient.channel}"
+    assert_counted(clinic.workdir, counted, {"guard_too_long": len(patients), "guard_empty": len(typed)})
+    for patient in patients:  # nothing of the patient's text, and no turn, in the record
+        assert [e for e in patient.tracker()["events"] if e["event"] in ("user", "bot")] == []
 
 
 # ---------- a slow chat platform (not a fault of the assistant) ----------
@@ -666,6 +734,7 @@ def user_texts(patient: Patient) -> list[str]:
 
 def check_rate_limits(make_patient: Callable[[], Patient], is_rest: bool) -> None:
     first = make_patient()
+    counted = guard_counts(first.assistant.workdir)
     for question in QUESTIONS:  # PER_SENDER messages: answered
         replies = first.say(question)
         assert replies and replies[0].text not in (FALLBACK, RATE_LIMITED), texts(replies)
@@ -687,6 +756,7 @@ def check_rate_limits(make_patient: Callable[[], Patient], is_rest: bool) -> Non
     assert_limited(last, last.say(RISKS_QUESTION))
     assert not is_rest or last.status == 429
     assert user_texts(last) == []
+    assert_counted(first.assistant.workdir, counted, {"guard_rate_limited": 2})
     for patient in [first, *others]:
         patient.close()
 

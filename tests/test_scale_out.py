@@ -10,13 +10,15 @@ import json
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterator, Optional
 
 import pytest
 import requests
 
-from scripts.local_servers import TOKEN, Assistant, action_server, rasa_server, started
+from scripts.local_servers import GUARD_OFF, TOKEN, Assistant, Server, action_server, rasa_server, started
 from scripts.local_services import PostgreSQL, postgresql, redis
 from tests.conftest import ROOT
 
@@ -61,20 +63,41 @@ class Replicas:
         return events
 
 
+@dataclass
+class Services:
+    """PostgreSQL, Redis and the action server, which every pair of replicas shares."""
+
+    workdir: Path
+    database: PostgreSQL
+    env: dict
+    actions: Server
+
+
 @pytest.fixture(scope="module")
-def replicas(tmp_path_factory) -> Iterator[Replicas]:
+def services(tmp_path_factory) -> Iterator[Services]:
     workdir = tmp_path_factory.mktemp("scale-out")
     with postgresql(workdir) as database, redis(workdir) as lock_server:
         env = {**database.environment(), **lock_server.environment()}
         actions = action_server(workdir, env)
-        a, b = (
-            # Messages wait for their conversation's lock on purpose: no reply timeout.
-            rasa_server(workdir, actions.url, guard=GUARD_OFF, endpoints=ENDPOINTS, env=env,
-                        name=f"rasa-{name}")
-            for name in "ab"
-        )
-        with started(actions, a, b):
-            yield Replicas(Assistant(a.url, TOKEN, workdir), Assistant(b.url, TOKEN, workdir), database)
+        with started(actions):
+            yield Services(workdir, database, env, actions)
+
+
+@contextmanager
+def two_replicas(services: Services, guard: dict, name: str) -> Iterator[Replicas]:
+    a, b = (rasa_server(services.workdir, services.actions.url, guard=guard, endpoints=ENDPOINTS,
+                        env=services.env, name=f"{name}-{replica}")
+            for replica in "ab")
+    with started(a, b):
+        yield Replicas(Assistant(a.url, TOKEN, services.workdir),
+                       Assistant(b.url, TOKEN, services.workdir), services.database)
+
+
+@pytest.fixture(scope="module")
+def replicas(services) -> Iterator[Replicas]:
+    # Messages wait for their conversation's lock on purpose: no reply timeout.
+    with two_replicas(services, GUARD_OFF, "rasa") as running:
+        yield running
 
 
 def new_patient() -> str:
@@ -182,3 +205,28 @@ def test_many_conversations_over_both_replicas_are_stored_completely(replicas):
         assert [len(turn) for turn in turns(events)] == [
             len(turn) for turn in turns(replicas.a.tracker(patient)["events"])
         ], patient
+
+
+def test_two_replicas_enforce_one_rate_limit(services):
+    """A sender alternating between the replicas is limited at the configured number,
+    not twice that: the counts are in Redis, shared (channels/redis_rate_limit.py)."""
+    per_sender, per_address = 3, 5
+    # A window longer than any run: what is counted does not depend on the machine's speed.
+    guard = {"RATE_LIMIT_PER_SENDER": str(per_sender), "RATE_LIMIT_PER_ADDRESS": str(per_address),
+             "RATE_LIMIT_WINDOW_SECONDS": "3600", "REPLY_TIMEOUT_SECONDS": "60"}
+
+    def post(replica: Assistant, patient: str, message: str) -> int:
+        return requests.post(f"{replica.url}/webhooks/rest/webhook", timeout=60,
+                             json={"sender": patient, "message": message}).status_code
+
+    with two_replicas(services, guard, "limited") as limited:
+        first = new_patient()
+        questions = [question.format("a discogram") for question in QUESTIONS]
+        statuses = [post((limited.a, limited.b)[n % 2], first, text) for n, text in enumerate(questions)]
+        assert statuses == [200] * per_sender + [429], statuses
+        stored = [e["text"] for e in limited.events(first)[first] if e["event"] == "user"]
+        assert stored == questions[:per_sender]  # the limited message never reached the assistant
+        # Every patient here shares 127.0.0.1: the address's limit counts over both replicas too.
+        second = new_patient()
+        statuses = [post((limited.b, limited.a)[n % 2], second, text) for n, text in enumerate(questions)]
+        assert statuses == [200] * (per_address - per_sender) + [429] * (len(questions) - 2), statuses

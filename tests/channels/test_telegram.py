@@ -273,11 +273,14 @@ def test_telegram_unreachable_at_startup_the_server_serves_and_registers_later(t
 
 
 class NoGuard:
-    """Hands messages straight on: this test is about Telegram's side only (the guard
-    needs the Rasa server, and is tested through it in tests/test_never_silent.py)."""
+    """Collects the messages the channel hands on: this test is about Telegram's side only
+    (the guard needs the Rasa server, and is tested through it in tests/test_never_silent.py)."""
 
-    async def handle(self, message, on_new_message, address=None):
-        await on_new_message(message)
+    def __init__(self, received):
+        self.received = received
+
+    async def handle(self, message, address=None):
+        self.received.append(message.text)
 
 
 def test_long_texts_are_split_and_long_button_payloads_fit_in_callback_data():
@@ -292,12 +295,9 @@ def test_long_texts_are_split_and_long_button_payloads_fit_in_callback_data():
                {"title": "Recovery", "payload": '/ask_recovery{"procedure": "62290"}'}]
     received = []
 
-    async def on_new_message(message):
-        received.append(message.text)
-
     async def scenario():
         channel = TelegramInput(TOKEN, BOT_NAME, WEBHOOK_URL, SECRET, api_url=fake.url)
-        channel.guard = NoGuard()
+        channel.guard = NoGuard(received)
         output = channel.get_output_channel()
         await output.send_text_with_buttons(str(chat), long_text, buttons)
         sent = fake.calls_to("sendMessage", to_chat(chat))
@@ -305,11 +305,11 @@ def test_long_texts_are_split_and_long_button_payloads_fit_in_callback_data():
         press = {"id": "cbq-long", "from": patient(chat), "data": keyboard[0][0]["callback_data"],
                  "message": {"message_id": 1, "chat": {"id": chat, "type": "private"},
                              "reply_markup": sent[-1].params["reply_markup"]}}
-        await channel.handle_update({"update_id": 1, "callback_query": press}, on_new_message)
+        await channel.handle_update({"update_id": 1, "callback_query": press})
         # After a restart the mapping of long payloads is gone: the button's label is used.
         restarted = TelegramInput(TOKEN, BOT_NAME, WEBHOOK_URL, SECRET, api_url=fake.url)
-        restarted.guard = NoGuard()
-        await restarted.handle_update({"update_id": 2, "callback_query": press}, on_new_message)
+        restarted.guard = NoGuard(received)
+        await restarted.handle_update({"update_id": 2, "callback_query": press})
         await channel.api.close()
         await restarted.api.close()
         return sent, keyboard

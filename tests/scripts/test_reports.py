@@ -3,7 +3,9 @@
 import re
 import subprocess
 import sys
+from contextlib import closing
 
+from actions import feedback
 from tests.conftest import ROOT
 
 
@@ -23,3 +25,22 @@ def test_kb_report_grades_every_section_against_grade_8():
 
 def test_content_report_without_feedback(tmp_path):
     assert "No feedback recorded yet" in run("scripts.content_report", "--db", str(tmp_path / "none.db"))
+
+
+def test_content_report_counts_the_guards_replies_per_day_and_cause(tmp_path):
+    rows = [("2026-11-30", "guard_fallback_no_reply")] * 3 + [("2026-11-30", "guard_rate_limited")] + \
+        [("2026-12-01", "guard_fallback_timeout")] * 2 + [("2026-12-01", "guard_too_long"),
+                                                          ("2026-12-01", "guard_empty")]
+    with closing(feedback.connect(tmp_path / "feedback.db")) as db, db:
+        db.executemany("INSERT INTO feedback (day, kind) VALUES (?, ?)", rows)
+        db.execute("INSERT INTO feedback VALUES ('2026-12-01', 'out_of_scope', 'out_of_scope', NULL, "
+                   "NULL, 'what is the weather?')")
+    report = run("scripts.content_report", "--db", str(tmp_path / "feedback.db"))
+    table = report[report.index("Replies of the guard"):].splitlines()
+    assert table[1].split() == ["day", "no", "reply", "too", "slow", "error", "empty", "too", "long",
+                                "too", "fast"]
+    assert table[2].split() == ["2026-11-30", "3", "0", "0", "0", "0", "1"]
+    assert table[3].split() == ["2026-12-01", "0", "2", "0", "1", "1", "0"]
+    # The guard's counts stay out of the content team's sections above.
+    assert "guard_" not in report[:report.index("Replies of the guard")]
+    assert "out_of_scope" in report

@@ -23,8 +23,8 @@ from actions.answers import (
     split_short,
 )
 from actions.knowledge_base import KnowledgeBase, Procedure
-from components.procedure_descriptions import DESCRIBED
 from actions.retrieval import Match, NotInDocument
+from components.procedure_descriptions import DESCRIBED
 
 # Loaded and indexed when the action server starts, not on the first patient's
 # question (which took a second longer); a broken document stops it at startup.
@@ -137,9 +137,12 @@ class ActionCannotAnswer(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
         kb = knowledge_base.default()
         intent = intent_of(tracker)
-        if intent == "nlu_fallback" and any(procedures_meant(kb, tracker)):
+        asked_about_a_symptom = tracker.latest_message.get("red_flag_conditional")
+        if asked_about_a_symptom or (intent == "nlu_fallback" and any(procedures_meant(kb, tracker))):
             # Unsure what is asked, but it names one of our procedures ("its the
-            # sedation for spine imaging"): the pending question, or an overview.
+            # sedation for spine imaging"): the pending question, or an overview. A
+            # question about a symptom ("what do I do if I get a fever?") is never out
+            # of scope: when to call, then what the document says about it.
             return await ActionAnswerSection().run(dispatcher, tracker, domain)
         say_cannot_answer(dispatcher, kb, tracker, "out_of_scope" if intent == "out_of_scope" else "fallback")
         return []

@@ -107,7 +107,10 @@ def plain_words_request(
     intent = intent_of(tracker)
     asked = intent[len(SECTION_INTENT_PREFIX):] if intent.startswith(SECTION_INTENT_PREFIX) else None
     # "what is it in plain english" is about the section on screen; "risks in simpler words" about the risks.
-    key = asked if asked and asked != OVERVIEW else tracker.get_slot("section") or OVERVIEW
+    if asked and (asked != OVERVIEW or named):
+        key = asked
+    else:
+        key = tracker.get_slot("section") or OVERVIEW
     if procedure is None or (not named and not tracker.get_slot("section") and not asked):
         return None
     return simpler_words(dispatcher, kb, procedure, key)

@@ -152,7 +152,10 @@ class ActionSimplerWords(Action):
             dispatcher.utter_message(response="utter_simpler_nothing_yet",
                                      buttons=procedure_buttons(kb, "about_procedure"))
             return []
-        key = entity_value(tracker, SECTION_ENTITY) or tracker.get_slot("section") or "summary"
+        # A button names its section; "what's epidural adhesiolysis in simple words?" is its summary.
+        named = kb.get(entity_value(tracker, "procedure"))
+        key = entity_value(tracker, SECTION_ENTITY) or (
+            "summary" if named else tracker.get_slot("section") or "summary")
         return simpler_words(dispatcher, kb, procedure, key)
 
 
@@ -221,4 +224,24 @@ class ActionExplainTerm(Action):
                 return simpler_words(dispatcher, kb, procedure, key)
             dispatcher.utter_message(response="utter_which_word")
             return []
+        if not served_glossary().lookup(without_procedure_names(tracker, text)) and named_procedure(tracker):
+            # "What is lysis of adhesions?" asks what the procedure is: its overview.
+            from actions.actions import ActionAnswerSection  # actions.actions imports this module
+
+            return await ActionAnswerSection().run(dispatcher, tracker, domain)
         return explain_term(dispatcher, tracker, text)
+
+
+def named_procedure(tracker: Tracker) -> bool:
+    kb = knowledge_base.default()
+    return any(e.get("entity") == "procedure" and kb.get(e.get("value"))
+               for e in tracker.latest_message.get("entities") or [])
+
+
+def without_procedure_names(tracker: Tracker, text: str) -> str:
+    """The text with the procedure names NLU found in it blanked out."""
+    for entity in tracker.latest_message.get("entities") or []:
+        start, end = entity.get("start"), entity.get("end")
+        if entity.get("entity") == "procedure" and isinstance(start, int) and isinstance(end, int):
+            text = text[:start] + " " * (end - start) + text[end:]
+    return text

@@ -122,3 +122,15 @@ def test_what_does_that_mean_puts_the_answer_on_screen_in_simpler_words():
     assert "CPT 62290 — How long it takes, in simpler words:" in messages[0]["text"]
     nothing, _ = run(ActionExplainTerm(), tracker("explain_term", "what does that mean?"))
     assert nothing[0]["response"] == "utter_which_word"
+
+
+def test_a_procedure_asked_about_as_a_word_gets_its_overview():
+    asked = tracker("explain_term", "what is lysis of adhesions")
+    asked.latest_message["entities"] = [{"entity": "procedure", "value": "62264", "start": 8, "end": 26}]
+    messages, _ = run(ActionExplainTerm(), asked)
+    assert messages[0]["text"].startswith("Epidural adhesiolysis (Racz procedure), CPT 62264 — What it is:")
+    # A term next to a procedure's name is still the term.
+    term = tracker("explain_term", "what does fluoroscopy mean in a discogram")
+    term.latest_message["entities"] = [{"entity": "procedure", "value": "62290", "start": 32, "end": 41}]
+    messages, _ = run(ActionExplainTerm(), term)
+    assert messages[0]["text"].startswith("Fluoroscopy:")

@@ -36,6 +36,7 @@ RARE = -13.0
 UNCOMMON = -12.0
 LONG_SYLLABLES = 3
 MIN_TYPO_LENGTH = 5  # as for procedure names (components/procedure_patterns.py)
+MAX_TYPO_LENGTH = 30  # longer than any term: no need to spell out its thousands of variants
 MAX_TERM_WORDS = 4
 WORD = re.compile(r"[A-Za-z]+")
 
@@ -141,7 +142,7 @@ class Glossary:
             return max(found, key=lambda f: (len(normalise(question[f.start:f.end]).split()), -f.start)).entry
         real_words = english_words()
         for word in (w.lower() for w in WORD.findall(question)):
-            if len(word) < MIN_TYPO_LENGTH or word in real_words:
+            if not MIN_TYPO_LENGTH <= len(word) <= MAX_TYPO_LENGTH or word in real_words:
                 continue
             for variant in sorted(one_typo_variants(word)):
                 entry = self._by_form.get(variant)

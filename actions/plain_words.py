@@ -178,8 +178,8 @@ def explanation(kb: KnowledgeBase, terms: Glossary, entry: GlossaryEntry, curren
     using = documents_using(kb, terms, entry)
     lines = [f"{entry.display}: {entry.definition}"]
     if using:
-        lines.append("The clinic's documents use this word in: " + "; ".join(
-            f"{p.label} ({', '.join(section_title(kb, k).lower() for k in keys)})" for p, keys in using))
+        lines.append("The clinic's documents use this word in:")
+        lines += [f"• {p.label}: {', '.join(section_title(kb, k).lower() for k in keys)}" for p, keys in using]
     lines.append(GLOSSARY_REMINDER)
     # Back to where the patient met the word, else to where the documents use it.
     places = [(p, k) for p, keys in using for k in keys]

@@ -31,7 +31,7 @@ def test_a_term_is_explained_from_the_glossary(assistant, question, term):
     reply = only_reply(assistant.send(new_patient(), question))
     entry = glossary.default().lookup(term)
     assert reply["text"].startswith(f"{term}: {entry.definition}")
-    assert "The clinic's documents use this word in: " in reply["text"] and "CPT " in reply["text"]
+    assert "\nThe clinic's documents use this word in:\n• " in reply["text"] and "CPT " in reply["text"]
     assert REMINDER in reply["text"]
     assert reply["buttons"] and all(b["payload"].startswith("/ask_") for b in reply["buttons"])
 

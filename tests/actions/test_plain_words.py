@@ -24,7 +24,7 @@ def test_a_term_gets_its_definition_the_documents_using_it_and_a_button_back():
         "explain_term", "what's a hematoma", procedure="62290", section="risks"))
     text = messages[0]["text"]
     assert text.startswith("Hematoma: A pool of blood that collects under the skin")
-    assert "Lumbar discography (discogram), CPT 62290 (risks and complications)" in text
+    assert "\n• Lumbar discography (discogram), CPT 62290: risks and complications\n" in text
     assert "CPT 62287" in text and "CPT 01935" in text
     assert "care team has the final word" in text
     assert messages[0]["buttons"] == [{"title": "Back to risks and complications",

@@ -63,7 +63,10 @@ class GlossaryEntry(BaseModel):
     @property
     def inline(self) -> str:
         """What goes in brackets after the term in the original's words."""
-        if self.plain.casefold() != self.term.casefold():
+        bracketed = re.search(r"\((.+)\)", self.plain)  # "disc (the cushion between ...)"
+        if bracketed:
+            return bracketed.group(1)
+        if self.term.casefold() not in self.plain.casefold():
             return self.plain
         return self.first_sentence[:1].lower() + self.first_sentence[1:]
 

@@ -102,7 +102,8 @@ def explain_inline(text: str, terms: Glossary, explained: set[str]) -> str:
         if found.entry.term in explained:
             continue
         explained.add(found.entry.term)
-        already = text[found.end:].lstrip().startswith("(")  # "Discitis (disc infection)"
+        # "Discitis (disc infection)", "fluoroscopy (X-ray)": the document explains it already.
+        already = text[found.end:].lstrip().startswith("(") or text[:found.start].rstrip().endswith("(")
         if not already:
             pieces += [text[last:found.end], f" ({found.entry.inline})"]
             last = found.end

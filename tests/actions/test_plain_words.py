@@ -134,3 +134,18 @@ def test_a_procedure_asked_about_as_a_word_gets_its_overview():
     term.latest_message["entities"] = [{"entity": "procedure", "value": "62290", "start": 32, "end": 41}]
     messages, _ = run(ActionExplainTerm(), term)
     assert messages[0]["text"].startswith("Fluoroscopy:")
+
+
+def test_a_document_without_a_plain_version_gets_its_terms_explained_inline(monkeypatch):
+    from actions import plain_versions
+    from actions.plain_words import EXPLAINED_NOTE, simpler_answer
+
+    monkeypatch.setattr(plain_versions, "default", lambda: plain_versions.PlainVersions({}))
+    text, buttons = simpler_answer(KB, KB.get("62287"), "risks")
+    lines = text.split("\n")
+    assert lines[:2] == ["Percutaneous disc decompression (nucleoplasty), CPT 62287 — Risks and complications, "
+                         "in simpler words:", EXPLAINED_NOTE]
+    assert "• Bleeding or hematoma formation (pool of blood under the skin)." in lines
+    assert "• Discitis (disc infection)." in lines  # already explained by the document
+    assert lines[-1] == CARE_TEAM_REMINDER
+    assert buttons[0]["payload"] == '/ask_risks{"procedure": "62287"}'

@@ -23,7 +23,15 @@ from actions.answers import (
     split_short,
 )
 from actions.knowledge_base import KnowledgeBase, Procedure
-from actions.plain_words import asked_term, asks_for_plain_words, explain_term, simpler_button, simpler_words
+from actions.plain_words import (
+    PLAIN_REST,
+    asked_term,
+    asks_for_plain_words,
+    explain_term,
+    simpler_button,
+    simpler_rest,
+    simpler_words,
+)
 from actions.retrieval import Match, NotInDocument
 
 # Loaded and indexed when the action server starts, not on the first patient's
@@ -315,6 +323,9 @@ class ActionAnswerSection(Action):
             dispatcher.utter_message(response="utter_ask_which_procedure", section="what it is",
                                      buttons=procedure_buttons(kb, "switch_procedure"))
             return [SlotSet("section", OVERVIEW), SlotSet("awaiting_procedure", True)]
+        if tracker.get_slot("more_to_show") == PLAIN_REST:
+            dispatcher.utter_message(text=simpler_rest(kb, procedure, key), buttons=FEEDBACK_BUTTONS)
+            return [SlotSet("more_to_show", None)]
         if tracker.get_slot("more_to_show") != "rest":
             dispatcher.utter_message(response="utter_nothing_more", buttons=section_buttons(kb, procedure, exclude=key))
             return []

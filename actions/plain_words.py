@@ -20,12 +20,14 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import feedback, glossary, knowledge_base, plain_versions
 from actions.answers import (
     FEEDBACK_BUTTONS,
+    MORE_BUTTON,
     SECTION_INTENT_PREFIX,
     answer_text,
     payload,
     procedure_buttons,
     section_lines,
     section_title,
+    split_short,
 )
 from actions.glossary import Glossary, GlossaryEntry
 from actions.knowledge_base import KnowledgeBase, Procedure
@@ -110,19 +112,35 @@ def explain_inline(text: str, terms: Glossary, explained: set[str]) -> str:
     return "".join(pieces) + text[last:]
 
 
-def simpler_answer(kb: KnowledgeBase, procedure: Procedure, key: str) -> tuple[str, list[dict[str, str]]]:
-    """(text, buttons) for one section in simpler words."""
-    reviewed_only = glossary.reviewed_only()
-    plain = plain_versions.default().section(procedure, key, reviewed_only)
-    heading = f"{section_title(kb, key)}, in simpler words"
+PLAIN_REST = "plain"  # the more_to_show slot: "Tell me more" continues the simpler words
+
+
+def simpler_lines(procedure: Procedure, key: str) -> tuple[list[str], str]:
+    """(lines, note) of a section in simpler words: the plain version, else the
+    original with its terms explained the first time they appear."""
+    plain = plain_versions.default().section(procedure, key, glossary.reviewed_only())
     if plain is not None:
-        lines, note = section_lines(plain.blocks), PLAIN_NOTE
-    else:
-        terms, explained = served_glossary(), set()
-        lines = [explain_inline(line, terms, explained) for line in section_lines(procedure.section(key).blocks)]
-        note = EXPLAINED_NOTE if explained else UNEXPLAINED_NOTE
+        return section_lines(plain.blocks), PLAIN_NOTE
+    terms, explained = served_glossary(), set()
+    lines = [explain_inline(line, terms, explained) for line in section_lines(procedure.section(key).blocks)]
+    return lines, EXPLAINED_NOTE if explained else UNEXPLAINED_NOTE
+
+
+def simpler_answer(kb: KnowledgeBase, procedure: Procedure, key: str) -> tuple[str, list[dict[str, str]], bool]:
+    """(text, buttons, whether there is more) for one section in simpler words.
+    A long one comes in parts, like the original."""
+    lines, note = simpler_lines(procedure, key)
+    shown, rest = split_short(lines)
     own_words = {"title": OWN_WORDS_TITLE, "payload": payload(f"{SECTION_INTENT_PREFIX}{key}", procedure)}
-    return answer_text(procedure, heading, lines, note), [own_words, *FEEDBACK_BUTTONS]
+    buttons = ([MORE_BUTTON] if rest else []) + [own_words, *FEEDBACK_BUTTONS]
+    heading = f"{section_title(kb, key)}, in simpler words"
+    return answer_text(procedure, heading, shown, note), buttons, bool(rest)
+
+
+def simpler_rest(kb: KnowledgeBase, procedure: Procedure, key: str) -> str:
+    """The rest of a section in simpler words, after the first part."""
+    _, rest = split_short(simpler_lines(procedure, key)[0])
+    return answer_text(procedure, f"{section_title(kb, key)}, in simpler words (continued)", rest)
 
 
 def entity_value(tracker: Tracker, name: str) -> str | None:
@@ -134,10 +152,10 @@ def simpler_words(dispatcher: CollectingDispatcher, kb: KnowledgeBase, procedure
                   key: str) -> list[EventType]:
     if procedure.section(key) is None:  # e.g. a typed "/simpler_words{...}" naming no real section
         key = "summary"
-    text, buttons = simpler_answer(kb, procedure, key)
+    text, buttons, more = simpler_answer(kb, procedure, key)
     dispatcher.utter_message(text=text, buttons=buttons)
     return [SlotSet("procedure", procedure.code), SlotSet("section", key),
-            SlotSet("awaiting_procedure", False), SlotSet("more_to_show", None)]
+            SlotSet("awaiting_procedure", False), SlotSet("more_to_show", PLAIN_REST if more else None)]
 
 
 class ActionSimplerWords(Action):

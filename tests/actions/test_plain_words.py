@@ -141,7 +141,7 @@ def test_a_document_without_a_plain_version_gets_its_terms_explained_inline(monk
     from actions.plain_words import EXPLAINED_NOTE, simpler_answer
 
     monkeypatch.setattr(plain_versions, "default", lambda: plain_versions.PlainVersions({}))
-    text, buttons = simpler_answer(KB, KB.get("62287"), "risks")
+    text, buttons, more = simpler_answer(KB, KB.get("62287"), "risks")
     lines = text.split("\n")
     assert lines[:2] == ["Percutaneous disc decompression (nucleoplasty), CPT 62287 — Risks and complications, "
                          "in simpler words:", EXPLAINED_NOTE]
@@ -149,3 +149,22 @@ def test_a_document_without_a_plain_version_gets_its_terms_explained_inline(monk
     assert "• Discitis (disc infection)." in lines  # already explained by the document
     assert lines[-1] == CARE_TEAM_REMINDER
     assert buttons[0]["payload"] == '/ask_risks{"procedure": "62287"}'
+
+
+def test_a_long_section_in_simpler_words_comes_in_parts():
+    from actions.answers import MORE_BUTTON
+
+    first, events = run(ActionSimplerWords(), tracker("simpler_words", "simpler", procedure="62264",
+                                                      section="procedure_steps"))
+    assert "1. Getting ready and numbing (anesthesia)" in first[0]["text"]
+    assert "6. More than one session" not in first[0]["text"]
+    assert first[0]["buttons"][0] == MORE_BUTTON
+    assert SlotSet("more_to_show", "plain") in events
+    more, events = run(ActionAnswerSection(), tracker("tell_me_more", "tell me more", procedure="62264",
+                                                      section="procedure_steps", more_to_show="plain"))
+    assert more[0]["text"].startswith("Epidural adhesiolysis (Racz procedure), CPT 62264 — "
+                                      "What happens during the procedure, in simpler words (continued):")
+    assert "6. More than one session (multiple sessions): If needed, it can include several sessions over one day." \
+        in more[0]["text"]
+    assert "1. Getting ready" not in more[0]["text"]
+    assert SlotSet("more_to_show", None) in events

@@ -1,6 +1,7 @@
 """Plain words over the REST channel, with the real Rasa server and action server:
 "what does X mean?" and "in simpler words" (issue 12)."""
 
+import re
 import uuid
 
 import pytest
@@ -77,3 +78,28 @@ def test_a_typed_request_after_an_answer_gives_it_in_simpler_words(assistant, re
     reply = only_reply(assistant.send(patient, request_text))
     assert reply["text"].startswith("Lumbar discography (discogram), CPT 62290 — How to prepare, in simpler words:")
     assert "6 hours" in reply["text"]
+
+
+@pytest.mark.parametrize("code", ["62287", "01935", "62290", "+22870", "62264"])
+def test_every_section_in_simpler_words_reads_at_grade_8_and_keeps_its_facts(assistant, code):
+    """Each section's "In simpler words", read in full (with "Tell me more" when it comes in parts)."""
+    kb = knowledge_base.default()
+    procedure = kb.get(code)
+    for key, original in procedure.document.sections.items():
+        patient = new_patient()
+        replies = assistant.send(patient, f'/simpler_words{{"procedure": "{code}", "section_key": "{key}"}}')
+        body = []
+        while True:
+            header, *lines, reminder = only_reply(replies)["text"].split("\n")
+            assert header.startswith(f"{procedure.label} — ") and "in simpler words" in header
+            assert REMINDER in reminder
+            body += [re.sub(r"^(?:• |\d+\. )", "", line) for line in lines
+                     if line != "This is a plain-language version of the clinic's document."]
+            if "/tell_me_more" not in [b["payload"] for b in replies[0]["buttons"]]:
+                break
+            replies = assistant.send(patient, "/tell_me_more")
+        plain = plain_versions.default().section(procedure, key)
+        shown = " ".join(body)
+        assert all(block.full_text in shown for block in plain.blocks), key
+        assert plain_versions.grade(plain.blocks) <= plain_versions.TARGET_GRADE
+        assert plain_versions.missing_facts(original, plain, glossary.default()) == []

@@ -49,8 +49,8 @@ OWN_WORDS_TITLE = "The clinic's own words"
 MAX_BACK_BUTTONS = 3
 # "simpler please", "in plain english", "explain like I'm 12", "I don't understand".
 ASKS_FOR_PLAIN_WORDS = re.compile(
-    r"\b(simpl\w*|plain|easier|easy words|layman|like (?:i ?a?m|im|i'm) (?:\d+|a kid|five|ten|twelve)"
-    r"|(?:do ?n[o']?t|dont|didn'?t|didnt) (?:understand|get it)|confus\w*|too (?:hard|complicated|technical))\b",
+    r"\b(simpl\w*|plain|easier|easy words|layman|like (?:i ?a?m|i['’]m) (?:\d+|a kid|five|ten|twelve)"
+    r"|(?:do ?n[o'’]?t|didn['’]?t) (?:understand|get it)|confus\w*|too (?:hard|complicated|technical))\b",
     re.IGNORECASE,
 )
 

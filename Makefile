@@ -58,7 +58,10 @@ export REDIS_PASSWORD ?=
 # guard's limits (channels/guard.py, README "Reliability and limits") are read the same way.
 export SANIC_REQUEST_MAX_SIZE ?= 1000000
 
-KB_FILES := $(wildcard data/knowledge_base/*)
+# What the spaCy pipeline is built from. The glossary and the plain versions are read by
+# the action server only: editing them needs a restart, not a retraining.
+KB_FILES := $(filter-out data/knowledge_base/glossary.yml data/knowledge_base/plain,\
+	$(wildcard data/knowledge_base/*))
 TRAINING_DATA := $(shell find data -name '*.yml' -not -path 'data/knowledge_base/*')
 PIPELINE_CODE := scripts/build_spacy_pipeline.py components/procedure_patterns.py \
 	actions/knowledge_base.py actions/document_parser.py

@@ -8,7 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import feedback, knowledge_base, retrieval
+from actions import feedback, glossary, knowledge_base, retrieval
 from actions.answers import (
     FEEDBACK_BUTTONS,
     MORE_BUTTON,
@@ -23,6 +23,15 @@ from actions.answers import (
     split_short,
 )
 from actions.knowledge_base import KnowledgeBase, Procedure
+from actions.plain_words import (
+    PLAIN_REST,
+    asked_term,
+    asks_for_plain_words,
+    explain_term,
+    simpler_button,
+    simpler_rest,
+    simpler_words,
+)
 from actions.retrieval import Match, NotInDocument
 from components.procedure_descriptions import DESCRIBED
 
@@ -106,6 +115,32 @@ def say_cannot_answer(dispatcher: CollectingDispatcher, kb: KnowledgeBase, track
     feedback.record(kind, intent_of(tracker), None, None, typed_text(tracker))
 
 
+def plain_words_request(
+    dispatcher: CollectingDispatcher, kb: KnowledgeBase, tracker: Tracker, named: list[Procedure]
+) -> list[EventType] | None:
+    """Whatever the intent, "what's a hematoma?" or "discitis?" is a term question, and
+    "simpler please" asks for the section just given (or the one named) in simpler
+    words. Returns the events if it answered, None if the message is neither."""
+    text = typed_text(tracker)
+    if not text:
+        return None
+    if not named and asked_term(text, glossary.default()):
+        return explain_term(dispatcher, tracker, text)
+    if not asks_for_plain_words(text):
+        return None
+    procedure = (named or [kb.get(tracker.get_slot("procedure"))])[0]
+    intent = intent_of(tracker)
+    asked = intent[len(SECTION_INTENT_PREFIX):] if intent.startswith(SECTION_INTENT_PREFIX) else None
+    # "what is it in plain english" is about the section on screen; "risks in simpler words" about the risks.
+    if asked and (asked != OVERVIEW or named):
+        key = asked
+    else:
+        key = tracker.get_slot("section") or OVERVIEW
+    if procedure is None or (not named and not tracker.get_slot("section") and not asked):
+        return None
+    return simpler_words(dispatcher, kb, procedure, key)
+
+
 class ActionIntroduce(Action):
     """Greeting and help: what the assistant is for and what it knows."""
 
@@ -137,6 +172,9 @@ class ActionCannotAnswer(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
         kb = knowledge_base.default()
         intent = intent_of(tracker)
+        answered = plain_words_request(dispatcher, kb, tracker, procedures_in_message(kb, tracker))
+        if answered is not None:
+            return answered
         asked_about_a_symptom = tracker.latest_message.get("red_flag_conditional")
         if asked_about_a_symptom or (intent == "nlu_fallback" and any(procedures_meant(kb, tracker))):
             # Unsure what is asked, but it names one of our procedures ("its the
@@ -193,6 +231,9 @@ class ActionAnswerSection(Action):
         kb = knowledge_base.default()
         intent = intent_of(tracker)
         named, candidates = procedures_meant(kb, tracker)
+        answered = plain_words_request(dispatcher, kb, tracker, named)
+        if answered is not None:
+            return answered
         if intent == "tell_me_more" and not named:
             return self._more(dispatcher, kb, tracker)
 
@@ -266,7 +307,8 @@ class ActionAnswerSection(Action):
                 heading, lines = matched_lines(kb, found.passages)
                 dispatcher.utter_message(
                     text=answer_text(procedure, heading, lines),
-                    buttons=self._section_button(kb, procedure, found.section_key) + FEEDBACK_BUTTONS,
+                    buttons=self._section_button(kb, procedure, found.section_key)
+                    + [simpler_button(procedure, found.section_key)] + FEEDBACK_BUTTONS,
                 )
                 return None
 
@@ -289,9 +331,9 @@ class ActionAnswerSection(Action):
         note = procedure.meta.code_note if with_note else None
         shown, rest = split_short(section_lines(section.blocks))
         if section_key is None:  # an overview also offers the rest of the document
-            buttons = section_buttons(kb, procedure, exclude=key)
+            buttons = [simpler_button(procedure, key), *section_buttons(kb, procedure, exclude=key)]
         else:
-            buttons = ([MORE_BUTTON] if rest else []) + FEEDBACK_BUTTONS
+            buttons = ([MORE_BUTTON] if rest else []) + [simpler_button(procedure, key)] + FEEDBACK_BUTTONS
         dispatcher.utter_message(text=answer_text(procedure, section_title(kb, key), shown, note), buttons=buttons)
         return "rest" if rest else None
 
@@ -311,10 +353,14 @@ class ActionAnswerSection(Action):
             dispatcher.utter_message(response="utter_ask_which_procedure", section="what it is",
                                      buttons=procedure_buttons(kb, "switch_procedure"))
             return [SlotSet("section", OVERVIEW), SlotSet("awaiting_procedure", True)]
+        if tracker.get_slot("more_to_show") == PLAIN_REST:
+            dispatcher.utter_message(text=simpler_rest(kb, procedure, key), buttons=FEEDBACK_BUTTONS)
+            return [SlotSet("more_to_show", None)]
         if tracker.get_slot("more_to_show") != "rest":
             dispatcher.utter_message(response="utter_nothing_more", buttons=section_buttons(kb, procedure, exclude=key))
             return []
         _, rest = split_short(section_lines(section.blocks))
         heading = f"{section_title(kb, key)} (continued)"
-        dispatcher.utter_message(text=answer_text(procedure, heading, rest), buttons=FEEDBACK_BUTTONS)
+        dispatcher.utter_message(text=answer_text(procedure, heading, rest),
+                                 buttons=[simpler_button(procedure, key), *FEEDBACK_BUTTONS])
         return [SlotSet("more_to_show", None)]

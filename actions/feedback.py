@@ -19,6 +19,7 @@ from pathlib import Path
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "storage" / "feedback.db"
 QUESTION_KINDS = {
     "unhelpful", "fallback", "out_of_scope", "other_topic", "not_in_document", "section_not_covered",
+    "unknown_term",  # "what does X mean?" with X not in the glossary: a word to add
 }
 MAX_QUESTION_CHARS = 300
 SCHEMA = """CREATE TABLE IF NOT EXISTS feedback (

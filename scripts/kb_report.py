@@ -1,43 +1,61 @@
-"""Readability of the knowledge base: Flesch-Kincaid grade per procedure and section.
+"""Readability of the knowledge base: Flesch-Kincaid grade per procedure and section,
+for the clinic's document and for its plain-language version, and the glossary
+terms each document uses.
 
     make kb-report
 
 NIH and CDC ask for patient material at or below an 8th-grade reading level.
-This only measures: the content team rewrites the documents, code never does.
+This only measures: the content team writes the documents and their plain
+versions (data/knowledge_base/plain/), code never does.
 """
 
-import textstat
-
-from actions import knowledge_base
-
-TARGET_GRADE = 8.0
-
-
-def as_sentences(blocks) -> str:
-    """A bullet without a full stop still ends a sentence for the readability formula."""
-    return " ".join(b.full_text if b.full_text.endswith((".", "!", "?")) else f"{b.full_text}." for b in blocks)
+from actions import glossary, knowledge_base, plain_versions
+from actions.plain_versions import TARGET_GRADE, grade, readable_text
 
 
 def main() -> None:
     kb = knowledge_base.default()
-    rows, over = [], 0
+    terms = glossary.default()
+    plain = plain_versions.load(kb)
+    rows, over, plain_over, without_plain = [], 0, 0, 0
     for procedure in kb.procedures:
         for spec in kb.section_specs:
             section = procedure.section(spec.key)
             if section is None:
                 continue
-            text = as_sentences(section.blocks)
-            grade = textstat.flesch_kincaid_grade(text)
-            over += grade > TARGET_GRADE
-            rows.append((procedure.code, spec.title, grade, textstat.lexicon_count(text)))
-    print(f"{'CPT':7} {'section':36} {'grade':>5} {'words':>5}  target {TARGET_GRADE:g}")
-    for code, title, grade, words in rows:
-        verdict = "simplify" if grade > TARGET_GRADE else "ok"
-        print(f"{code:7} {title:36} {grade:5.1f} {words:5d}  {verdict}")
-    print(f"\n{over} of {len(rows)} sections are above grade {TARGET_GRADE:g}.")
+            original = grade(section.blocks)
+            simpler = plain.section(procedure, spec.key)
+            plain_grade = grade(simpler.blocks) if simpler else None
+            over += original > TARGET_GRADE
+            plain_over += plain_grade is not None and plain_grade > TARGET_GRADE
+            without_plain += simpler is None
+            rows.append((procedure.code, spec.title, original, plain_grade))
+
+    print(f"{'CPT':7} {'section':36} {'grade':>5} {'plain':>5}  target {TARGET_GRADE:g}")
+    for code, title, original, plain_grade in rows:
+        if plain_grade is None:
+            shown, verdict = "  -  ", "no plain version" if original > TARGET_GRADE else "ok"
+        else:
+            shown = f"{plain_grade:5.1f}"
+            verdict = "plain version too hard" if plain_grade > TARGET_GRADE else "ok"
+        print(f"{code:7} {title:36} {original:5.1f} {shown}  {verdict}")
+    print(f"\n{over} of {len(rows)} sections are above grade {TARGET_GRADE:g} in the clinic's words; "
+          f"{plain_over} in their plain versions; {without_plain} have no plain version.")
     for procedure in kb.procedures:
-        text = as_sentences([b for s in procedure.document.sections.values() for b in s.blocks])
-        print(f"{procedure.code:7} whole document: grade {textstat.flesch_kincaid_grade(text):.1f}")
+        blocks = [b for s in procedure.document.sections.values() for b in s.blocks]
+        version = plain.get(procedure)
+        simpler = f", plain version {grade([b for s in version.document.sections.values() for b in s.blocks]):.1f}" \
+            if version else ""
+        print(f"{procedure.code:7} whole document: grade {grade(blocks):.1f}{simpler}")
+
+    print("\nGlossary terms each document uses (data/knowledge_base/glossary.yml):")
+    for procedure in kb.procedures:
+        used = terms.entries_in(" ".join(text for _, text in glossary.section_texts(procedure)))
+        unreviewed = sum(not e.reviewed for e in used)
+        print(f"{procedure.code:7} {len(used)} terms ({unreviewed} not reviewed): "
+              + ", ".join(e.term for e in used))
+    missing = glossary.uncovered_terms(terms, kb.procedures)
+    print("\n" + (glossary.describe_missing(missing) if missing else "Every term the documents use has a glossary entry."))
 
 
 if __name__ == "__main__":

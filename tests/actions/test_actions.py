@@ -14,7 +14,9 @@ from actions.actions import (
     ActionListProcedures,
     ActionRecordFeedback,
 )
+from actions import knowledge_base
 from actions.answers import CARE_TEAM_REMINDER, FEEDBACK_BUTTONS, MORE_BUTTON
+from actions.plain_words import simpler_button
 
 ALL_CODES = ["62287", "01935", "62290", "+22870", "62264"]
 
@@ -67,7 +69,7 @@ def test_answers_the_section_of_the_named_procedure():
     assert text.startswith("Lumbar discography (discogram), CPT 62290 — Risks and complications:")
     assert "• Infection at the injection site.\n• Bleeding or hematoma." in text
     assert text.endswith(CARE_TEAM_REMINDER)
-    assert messages[0]["buttons"] == FEEDBACK_BUTTONS
+    assert messages[0]["buttons"] == [simpler_button(knowledge_base.default().get("62290"), "risks"), *FEEDBACK_BUTTONS]
     assert SlotSet("procedure", "62290") in events and SlotSet("section", "risks") in events
 
 
@@ -109,7 +111,7 @@ def test_a_procedure_alone_gives_its_summary_and_the_other_sections_as_buttons()
     messages, _ = run(ActionAnswerSection(), tracker("about_procedure", "tell me about discography", ["62290"]))
     assert "CPT 62290 — What it is:" in messages[0]["text"]
     titles = [b["title"] for b in messages[0]["buttons"]]
-    assert "What it is" not in titles and titles[:2] == ["Purpose", "Who it is for"]
+    assert "What it is" not in titles and titles[:3] == ["In simpler words", "Purpose", "Who it is for"]
     assert messages[0]["buttons"][-1]["payload"] == '/ask_patient_experience{"procedure": "62290"}'
 
 

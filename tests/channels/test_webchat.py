@@ -355,6 +355,43 @@ def test_conversation_buttons_and_reload(page, site, assistant):
     screenshot(page, "after-reload-reply")
 
 
+def focused_text(page: Page) -> str:
+    return page.evaluate("() => document.getElementById('spine-chat').shadowRoot.activeElement.textContent")
+
+
+def test_in_simpler_words_works_with_the_keyboard_and_a_screen_reader(page, site, assistant):
+    open_chat(page, site.url)
+    ask(page, "what are the risks of a discogram?")
+    wait_for_reply(page, 1, "Bleeding or hematoma.")
+    replies = page.get_by_role("group", name="Suggested replies")
+    # A button like the others, with its name for a screen reader.
+    simpler = replies.get_by_role("button", name="In simpler words")
+    expect(simpler).to_be_visible()
+
+    # Reached from the question box with Shift+Tab, pressed with Enter.
+    page.get_by_role("textbox", name="Your question").focus()
+    for _ in range(replies.get_by_role("button").count()):
+        page.keyboard.press("Shift+Tab")
+        if focused_text(page) == "In simpler words":
+            break
+    assert focused_text(page) == "In simpler words"
+    screenshot(page, "simpler-words-focus")
+    page.keyboard.press("Enter")
+
+    answer = wait_for_reply(page, 2, "in simpler words:")
+    expect(answer).to_contain_text("This is a plain-language version of the clinic's document.")
+    expect(answer.locator(".spc-line", has_text="pool of blood under the skin (hematoma)")).to_have_count(1)
+    # Read out to a screen reader, and the keyboard stays in the chat.
+    expect(announcements(page)).to_contain_text("This is a plain-language version of the clinic's document.")
+    expect(page.get_by_role("textbox", name="Your question")).to_be_focused()
+
+    # "What does X mean?" typed in the widget.
+    ask(page, "what does fluoroscopy mean?")
+    definition = wait_for_reply(page, 3, "Fluoroscopy: A kind of X-ray that shows a live video")
+    expect(definition).to_contain_text("The clinic's documents use this word in:")
+    screenshot(page, "simpler-words")
+
+
 def test_message_content_never_runs(page, site):
     bot = StandInBot(free_port()).start()
     try:

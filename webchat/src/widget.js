@@ -302,7 +302,9 @@
       var button = el("button", "spc-quick-reply", choice.title);
       button.type = "button";
       button.addEventListener("click", function () {
-        send(choice.payload, choice.title);
+        // The buttons go once pressed: keep the keyboard (and a screen reader's
+        // focus) in the chat, on the question box, instead of losing it to the page.
+        if (send(choice.payload, choice.title)) input.focus();
       });
       group.appendChild(button);
     });

@@ -271,7 +271,8 @@ def sealed_items() -> list[dict]:
 
 def added_items() -> list[dict]:
     questions = yaml.safe_load((ADDED / "questions.yml").read_text())["questions"]
-    return [{"user": q["user"], "expect": {"procedure": "62323", "sections": q["sections"]}} for q in questions]
+    return [{"user": q["user"], "expect": {"urgent": True} if q.get("urgent") else
+             {"procedure": "62323", "sections": q["sections"]}} for q in questions]
 
 
 class BM25:

@@ -57,8 +57,9 @@ def _fuzzy_patterns(nlp: Language, names: Iterable[str]) -> Iterable[list[dict]]
 
 def _name_patterns(nlp: Language, procedure: Procedure) -> Iterable[list[dict]]:
     yield from _fuzzy_patterns(nlp, {*procedure.names, *procedure.meta.misspellings})
-    for abbreviation in procedure.meta.abbreviations:
-        yield [{"LOWER": t.text} for t in nlp.make_doc(abbreviation.casefold())]
+    for abbreviation in procedure.meta.abbreviations:  # and its plural: "ESIs"
+        for form in (abbreviation, f"{abbreviation}s"):
+            yield [{"LOWER": t.text} for t in nlp.make_doc(form.casefold())]
     # "62290", "+22870", "cpt62290" are single tokens; "cpt 62290" matches the code.
     codes = {f"{prefix}{code}" for code in procedure.codes for prefix in ("", "+", "cpt")}
     yield [{"LOWER": {"IN": sorted(codes)}}]

@@ -109,12 +109,18 @@ class RedFlagMatcher:
             warnings.filterwarnings("ignore", message=r"\[W036\]")
             self.context(doc)
 
+        def categories(span) -> set[str]:
+            # A cue inside the symptom's own words ("never" in "never been this bad") is
+            # part of it: medspaCy 1.3.1's overlap test misses a cue wholly inside a target.
+            return {m.category for m in span._.modifiers
+                    if not span.start <= m.modifier_span[0] < m.modifier_span[1] <= span.end}
+
         def now(span) -> bool:
-            return not {m.category for m in span._.modifiers}
+            return not categories(span)
 
         def hypothetical(span) -> bool:
-            categories = {m.category for m in span._.modifiers}
-            return "HYPOTHETICAL" in categories and not categories & NOT_NOW
+            found = categories(span)
+            return "HYPOTHETICAL" in found and not found & NOT_NOW
 
         is_general = any(p.search(doc.text) for p in self.general_question)
         general_only = is_general and not any(p.search(doc.text) for p in self.report_cue)

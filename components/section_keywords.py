@@ -22,6 +22,7 @@ from rasa.shared.nlu.training_data.message import Message
 
 from actions import knowledge_base
 from actions.answers import SECTION_INTENT_PREFIX
+from components.procedure_descriptions import DESCRIBED
 
 NEEDS_A_PROCEDURE = {"out_of_scope", "about_procedure", "nlu_fallback"}
 
@@ -66,7 +67,7 @@ class SectionKeywordClassifier(GraphComponent):
                 continue
             if not (name.startswith(SECTION_INTENT_PREFIX) or name in NEEDS_A_PROCEDURE):
                 continue
-            names_procedure = any(e.get("entity") == "procedure" for e in message.get(ENTITIES) or [])
+            names_procedure = any(e.get("entity") in ("procedure", DESCRIBED) for e in message.get(ENTITIES) or [])
             if name in NEEDS_A_PROCEDURE and not names_procedure:
                 continue
             section = self.named_section(message.get(TEXT) or "")

@@ -33,6 +33,7 @@ def codes(nlp, text):
         ("what is adhesiolisys", [("adhesiolisys", "62264")]),
         ("lysis of adhesions recovery", [("lysis of adhesions", "62264")]),
         ("PDD risks", [("pdd", "62287")]),
+        ("who does PDDs", [("pdds", "62287")]),  # an abbreviation's plural
         ("anesthesia for the diagnostic spine procedure", [("anesthesia for the diagnostic spine procedure", "01935")]),
         ("image guided spine anesthesia", [("image guided spine anesthesia", "01935")]),
         ("cpt 62290", [("62290", "62290")]),

@@ -75,7 +75,7 @@ help:
 	@echo "make train      rebuild the spaCy pipeline and the model if data or config changed"
 	@echo "make nlu-report NLU evaluation on the held-out set (results/nlu)"
 	@echo "make bench      speed and memory, against the stock rasa init bot (~10 min)"
-	@echo "make bench-nlu  answer quality on the held-out sets, against a plain BM25 baseline"
+	@echo "make bench-nlu  answer quality: held-out, sealed, safety and added-procedure sets, against BM25"
 	@echo "make kb-report  reading grade of every section of the knowledge base"
 	@echo "make report     questions the assistant could not answer, feedback, the guard's replies per day"
 	@echo "make purge      delete conversations older than RETENTION_DAYS (30)"

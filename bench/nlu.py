@@ -1,20 +1,22 @@
-"""Answer quality on the held-out sets, through the running assistant, against plain BM25.
+"""Answer quality through the running assistant, against plain BM25.
 
     make bench-nlu
 
-Held-out questions (tests/heldout/: never trained on) go to the real Rasa server
-and action server. Printed, and written to bench/results/nlu.json:
-- intent accuracy and macro F1 (NLU alone, /model/parse), procedure entity F1;
-- right section of the right procedure, end to end over the REST channel;
-- urgent recall (escalated at all, and at the right tier), false alarms on
-  general risk questions;
-- out-of-scope: precision of the out_of_scope intent, and the share of
-  out-of-scope questions NOT answered with a procedure section;
-- follow-up conversations (tests/heldout/conversations.yml), turn by turn;
-- the same in-scope questions answered by a plain BM25 search over the
-  documents (top passage's procedure and section), as the baseline.
+Every message goes to the real Rasa server and action server over REST. Printed,
+and written to bench/results/nlu.json:
+- the held-out sets (tests/heldout/, never trained on): intent accuracy, procedure
+  entity F1, right section of the right procedure, urgent recall, false alarms on
+  risk questions, out-of-scope precision, follow-up conversations;
+- the sealed set (tests/sealed/, written by someone who never saw the training
+  data): right section of right procedure and procedure recognition, single turns
+  and conversations, urgent recall, off-topic questions not answered. Only its
+  counts are kept: its misses are never written or shown, so that nothing is tuned
+  on it;
+- the benign and red-flag sets (tests/safety/): urgent recall, right tier, false alarms;
+- a sixth procedure added to a copy of the project the README's way
+  (scripts/clinic_copy.py, trained in the run): its questions answered right;
+- the same in-scope questions answered by plain BM25 over the documents' passages.
 """
-
 from __future__ import annotations
 
 import json

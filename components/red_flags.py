@@ -97,14 +97,14 @@ class RedFlagMatcher:
 
     def assess(self, text: str) -> Assessment:
         doc = self.nlp(self._prepared(text))
-        found: dict[RedFlag, list] = {}
-        for flag, patterns in self.flags:
-            spans = [doc.char_span(*m.span(), alignment_mode="expand") for p in patterns for m in p.finditer(doc.text)]
-            if spans:
-                found[flag] = spans
-        symptoms = [doc.char_span(*m.span(), alignment_mode="expand")
-                    for p in self.symptom_words for m in p.finditer(doc.text)]
-        doc.spans[SYMPTOMS] = [span for spans in found.values() for span in spans] + symptoms
+
+        def spans(patterns: list[regex.Pattern]) -> list:
+            found = (doc.char_span(*m.span(), alignment_mode="expand") for p in patterns for m in p.finditer(doc.text))
+            return [span for span in found if span is not None]
+
+        found = {flag: matched for flag, patterns in self.flags if (matched := spans(patterns))}
+        symptoms = spans(self.symptom_words)
+        doc.spans[SYMPTOMS] = [span for matched in found.values() for span in matched] + symptoms
         with warnings.catch_warnings():  # spaCy's W036: ConText's token matcher has no rules (only phrases)
             warnings.filterwarnings("ignore", message=r"\[W036\]")
             self.context(doc)
@@ -124,8 +124,8 @@ class RedFlagMatcher:
 
         is_general = any(p.search(doc.text) for p in self.general_question)
         general_only = is_general and not any(p.search(doc.text) for p in self.report_cue)
-        reported = [] if general_only else [f for f, spans in found.items() if any(map(now, spans))]
-        conditional = [f for f, spans in found.items() if any(map(hypothetical, spans))]
+        reported = [] if general_only else [f for f, matched in found.items() if any(map(now, matched))]
+        conditional = [f for f, matched in found.items() if any(map(hypothetical, matched))]
         return Assessment(
             reported=most_severe(reported),
             conditional=None if reported else most_severe(conditional),

@@ -119,8 +119,8 @@ class RedFlagMatcher:
             return not categories(span)
 
         def hypothetical(span) -> bool:
-            found = categories(span)
-            return "HYPOTHETICAL" in found and not found & NOT_NOW
+            cues = categories(span)
+            return "HYPOTHETICAL" in cues and not cues & NOT_NOW
 
         is_general = any(p.search(doc.text) for p in self.general_question)
         general_only = is_general and not any(p.search(doc.text) for p in self.report_cue)

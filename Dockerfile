@@ -45,7 +45,7 @@ RUN if [ ! -s models/assistant.tar.gz ]; then \
 # Defaults of every variable that endpoints.yml and credentials.yml read (Rasa
 # refuses to start when one is unset): channels off, SQLite in /data. Secrets
 # (channel tokens, RASA_API_TOKEN, passwords) come from the environment at run time.
-ENV RASA_PORT=5005 ACTIONS_PORT=5055 WEB_PORT=8080 WEB_BIND=0.0.0.0 \
+ENV RASA_PORT=5005 RASA_INTERFACE=0.0.0.0 ACTIONS_PORT=5055 WEB_PORT=8080 WEB_BIND=0.0.0.0 \
     ENDPOINTS=endpoints.yml \
     ACTION_SERVER_URL=http://localhost:5055/webhook \
     TRACKER_DB=/data/conversations.db FEEDBACK_DB=/data/feedback.db \

@@ -137,8 +137,8 @@ shell: install train
 validate: $(INSTALLED)
 	$(RASA) data validate --fail-on-warnings
 
-test: install test-packages train validate
-	$(BIN)/pytest tests
+test: install test-packages train validate test-deploy
+	$(BIN)/pytest tests --ignore=tests/deploy
 	$(RASA) test core --model $(MODEL) --stories tests/test_stories.yml \
 		--fail-on-prediction-errors --out results/core
 
@@ -184,6 +184,15 @@ DOCKER_BUILD_FLAGS ?=
 image: install train
 	DOCKER_BUILDKIT=1 $(DOCKER) build $(DOCKER_BUILD_FLAGS) --build-arg BASE_IMAGE=$(BASE_IMAGE) \
 		--tag $(IMAGE):$(IMAGE_TAG) --tag $(IMAGE):latest .
+
+# The image and Compose, tested for real (tests/deploy/, docs/deployment.md): starts
+# dockerd (vfs) if none runs, builds a debootstrap base with this machine's Python
+# 3.10 once, then `make image` and the Compose default and scale-out. Needs root.
+# Each step's time goes to results/deploy/timings.txt.
+test-deploy: install test-packages train
+	@rm -f results/deploy/timings.txt
+	$(BIN)/pytest tests/deploy
+	@cat results/deploy/timings.txt
 
 clean:
 	rm -rf $(SPACY_PIPELINE) models/*.tar.gz results .pytest_cache

@@ -28,7 +28,7 @@ $(foreach variable,$(CHANNEL_VARIABLES),$(eval export $(variable) ?=))
 
 # Where `make run` listens, and where it keeps conversations (SQLite, read by
 # endpoints.yml), feedback and its API token. The tests run it on other ports and
-# folders; endpoints.scale-out.yml is for several replicas (README).
+# folders; endpoints.scale-out.yml is for several replicas (docs/deployment.md).
 export ACTIONS_PORT ?= 5055
 export RASA_PORT ?= 5005
 export WEB_PORT ?= 8080
@@ -38,7 +38,7 @@ export ACTION_SERVER_URL ?= http://localhost:$(ACTIONS_PORT)/webhook
 export TRACKER_DB ?= $(STORAGE)/conversations.db
 export FEEDBACK_DB ?= $(STORAGE)/feedback.db
 
-# endpoints.scale-out.yml (several replicas, README): PostgreSQL and Redis. Rasa
+# endpoints.scale-out.yml (several replicas, docs/deployment.md): PostgreSQL and Redis. Rasa
 # refuses to start when a variable that the endpoints file names is unset.
 export POSTGRES_HOST ?= localhost
 export POSTGRES_PORT ?= 5432
@@ -50,7 +50,7 @@ export REDIS_PORT ?= 6379
 export REDIS_PASSWORD ?=
 
 # Largest request body the Rasa server reads (Sanic reads SANIC_* variables); the
-# guard's limits (channels/guard.py, README "Reliability and limits") are read the same way.
+# guard's limits (channels/guard.py, docs/deployment.md "Reliability and limits") are read the same way.
 export SANIC_REQUEST_MAX_SIZE ?= 1000000
 
 KB_FILES := $(wildcard data/knowledge_base/*)
@@ -160,7 +160,7 @@ kb-report: $(INSTALLED)
 report: $(INSTALLED)
 	$(PY) -m scripts.content_report
 
-# Deletes conversations and feedback older than RETENTION_DAYS (README, "Privacy").
+# Deletes conversations and feedback older than RETENTION_DAYS (docs/safety-and-privacy.md, "Privacy").
 RETENTION_DAYS ?= 30
 purge: $(INSTALLED)
 	$(PY) -m scripts.purge --days $(RETENTION_DAYS) --endpoints $(ENDPOINTS)

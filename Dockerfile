@@ -60,7 +60,7 @@ VOLUME /data
 EXPOSE 5005 5055 8080
 # Asks the health endpoint of whichever server the container runs (the
 # entrypoint notes its URL): Rasa's /, the action server's /health, the page.
-HEALTHCHECK --interval=30s --timeout=5s --start-period=120s --retries=3 \
+HEALTHCHECK --interval=15s --timeout=5s --start-period=120s --retries=3 \
     CMD ["python", "/app/deploy/healthcheck.py"]
 ENTRYPOINT ["/app/deploy/docker-entrypoint"]
 CMD ["rasa"]

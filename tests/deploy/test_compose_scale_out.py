@@ -6,6 +6,8 @@ starts them), and nginx runs deploy/nginx/assistant.conf.template, filled in
 as the nginx image does. The replicas are the Compose services rasa-1 and rasa-2.
 """
 
+import http.client
+import json
 import re
 import secrets
 import shutil
@@ -24,6 +26,8 @@ from tests.deploy.conftest import answers, compose_project, ports, rest, timed, 
 from tests.deploy.test_compose import DURATION, RISKS, Widget
 
 pytestmark = pytest.mark.timeout(2400)
+ADDRESS_LIMIT = 8
+RATE_LIMITED = "You're sending messages faster than I can answer."
 TEMPLATE = ROOT / "deploy" / "nginx" / "assistant.conf.template"
 
 
@@ -62,7 +66,9 @@ def replicas(image, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("scale-out")
     with postgresql(workdir) as database, redis(workdir) as lock_server:
         env = {**database.environment(), **lock_server.environment(),
-               **ports("RASA_1_PORT", "RASA_2_PORT", "ACTIONS_PORT"), "RASA_API_TOKEN": secrets.token_hex(16)}
+               **ports("RASA_1_PORT", "RASA_2_PORT", "ACTIONS_PORT"), "RASA_API_TOKEN": secrets.token_hex(16),
+               # For the per-address test; the other tests send fewer from any one address.
+               "RATE_LIMIT_PER_ADDRESS": str(ADDRESS_LIMIT), "RATE_LIMIT_PER_SENDER": "0"}
         with compose_project(image, workdir, env) as compose:
             with timed("compose scale-out: two replicas and actions healthy"):
                 compose("--profile", "scale-out", "up", "--detach", "--no-build", "--no-deps",
@@ -124,3 +130,28 @@ def test_the_widget_through_nginx_goes_on_when_a_replica_stops(replicas):
         wait_for(lambda: answers(f"{replicas.replica[1]}/"), 600, "rasa-1 back", replicas.logs)
     assert requests.get(f"{replicas.front}/status", params={"token": replicas.env["RASA_API_TOKEN"]},
                         timeout=10).status_code == 200
+
+
+def rest_from(address: str, url: str, sender: str, message: str) -> tuple[int, str]:
+    """A REST message sent from `address` (any of 127.0.0.0/8 is this machine): status, first reply."""
+    host, port = url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=60, source_address=(address, 0))
+    try:
+        connection.request("POST", "/webhooks/rest/webhook", json.dumps({"sender": sender, "message": message}),
+                           {"Content-Type": "application/json"})
+        response = connection.getresponse()
+        return response.status, json.loads(response.read())[0]["text"]
+    finally:
+        connection.close()
+
+
+def test_behind_nginx_the_limit_per_address_is_each_clients_own(replicas):
+    """Two clients at other addresses: the first one's flood does not silence the second."""
+    flooding, other = "127.0.0.3", "127.0.0.4"  # same /24: nginx's ip_hash sends both to one replica
+    answers = [rest_from(flooding, replicas.front, f"patient-{uuid.uuid4().hex[:8]}",
+                         "what are the risks of a discogram?") for _ in range(ADDRESS_LIMIT + 1)]
+    assert all(status == 200 and text.startswith(RISKS) for status, text in answers[:ADDRESS_LIMIT]), answers
+    status, text = answers[-1]
+    assert status == 429 and text.startswith(RATE_LIMITED), answers[-1]
+    status, text = rest_from(other, replicas.front, f"patient-{uuid.uuid4().hex[:8]}", "what are the risks of a discogram?")
+    assert status == 200 and text.startswith(RISKS), (status, text)

@@ -13,7 +13,7 @@ and written to bench/results/nlu.json:
   counts are kept: its misses are never written or shown, so that nothing is tuned
   on it;
 - the benign and red-flag sets (tests/safety/): urgent recall, right tier, false alarms;
-- a sixth procedure added to a copy of the project the README's way
+- a sixth procedure added to a copy of the project the way docs/content.md says
   (scripts/clinic_copy.py, trained in the run): its questions answered right;
 - the same in-scope questions answered by plain BM25 over the documents' passages.
 """
@@ -347,7 +347,7 @@ def main() -> None:
         sealed_conversations = conversations(assistant, reader, SEALED / "conversations.yml", keep_misses=False)
         print("  benign and red-flag sets...", flush=True)
         safety_figures = safety_sets(assistant)
-    print("  a copy of the project with a sixth procedure added as the README says (trains)...", flush=True)
+    print("  a copy of the project with a sixth procedure added as docs/content.md says (trains)...", flush=True)
     with tempfile.TemporaryDirectory() as workdir:
         project = with_added_procedure(Path(workdir))
         added_kb = knowledge_base.load(project / "data" / "knowledge_base")

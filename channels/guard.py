@@ -24,7 +24,7 @@
 
 The texts are the domain's responses (domain.yml, utter_guard_*), filled with the
 clinic's numbers from the domain's slots. The settings come from environment
-variables (README, "Limits"). Message text is never logged.
+variables (docs/deployment.md, "Reliability and limits"). Message text is never logged.
 """
 
 from __future__ import annotations

@@ -194,7 +194,7 @@ class SlackInput(RasaSlackInput):
             return
         self.off_reason = (
             f"Slack channel off: {' and '.join(missing)} "
-            f"{'is' if len(missing) == 1 else 'are'} not set (see the README, section Slack)."
+            f"{'is' if len(missing) == 1 else 'are'} not set (see docs/channels.md, section Slack)."
         )
         if len(missing) == 2:
             logger.info(self.off_reason)

@@ -303,12 +303,12 @@ class TelegramInput(InputChannel):
     def _check(self, token: str) -> str:
         """Why the channel is off ("" when it is on)."""
         if not token:
-            return "Telegram channel off: TELEGRAM_TOKEN not set (see the README, section Telegram)."
+            return "Telegram channel off: TELEGRAM_TOKEN not set (see docs/channels.md, section Telegram)."
         missing = missing_settings({"TELEGRAM_WEBHOOK_URL": self.webhook_url,
                                     "TELEGRAM_SECRET_TOKEN": self.secret_token})
         if missing:
             return (f"Telegram channel off: TELEGRAM_TOKEN is set but {' and '.join(missing)} "
-                    f"{'is' if len(missing) == 1 else 'are'} not set (see the README, section Telegram).")
+                    f"{'is' if len(missing) == 1 else 'are'} not set (see docs/channels.md, section Telegram).")
         if not SECRET_TOKEN_FORMAT.match(self.secret_token):
             return ("Telegram channel off: TELEGRAM_SECRET_TOKEN must be 1 to 256 characters "
                     "of A-Z, a-z, 0-9, _ and - (Telegram's rule).")

@@ -34,7 +34,7 @@ def attach_sanic_app_extensions(app: Sanic) -> None:
     if not token:
         if not _is_loopback(host):
             logger.warning("The action server listens on %s without ACTIONS_TOKEN: anyone who "
-                           "can reach it can call its actions (README, \"Access\").", host)
+                           "can reach it can call its actions (docs/deployment.md, \"Access\").", host)
         return
 
     @app.on_request

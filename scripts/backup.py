@@ -13,7 +13,7 @@ it. It refuses while a server runs: while a process has the database open, or
 anything answers on the ports `make run` uses (RASA_PORT, ACTIONS_PORT). What it
 replaces is kept next to it, as `<database>.replaced-<UTC time>`.
 
-PostgreSQL (endpoints.scale-out.yml) has its own tools: pg_dump / pg_restore (README).
+PostgreSQL (endpoints.scale-out.yml) has its own tools: pg_dump / pg_restore (docs/safety-and-privacy.md).
 """
 
 from __future__ import annotations

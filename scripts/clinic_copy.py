@@ -1,6 +1,6 @@
-"""A copy of the project with a procedure added the way the README tells a clinic to.
+"""A copy of the project with a procedure added the way docs/content.md tells a clinic to.
 
-Used by the test that adds a sixth procedure and by `make bench-nlu`: the README's
+Used by the test that adds a sixth procedure and by `make bench-nlu`: its
 steps are the document, its metadata entry, taking its names out of
 other_topics.yml, and `make train`, with no edit to data/nlu/.
 """
@@ -35,7 +35,7 @@ def copy_project(destination: Path) -> Path:
 
 
 def add_procedure(project: Path, document: Path, metadata: Path) -> list[str]:
-    """The README's steps 1 and 2; returns the names taken out of other_topics.yml."""
+    """Steps 1 to 3 of "Adding a procedure"; returns the names taken out of other_topics.yml."""
     knowledge_base = project / "data" / "knowledge_base"
     shutil.copy(document, knowledge_base / document.name)
     [entry] = yaml.safe_load(metadata.read_text())["procedures"]

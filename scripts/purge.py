@@ -6,7 +6,7 @@
 A conversation is deleted, all its events, once its last message is older than
 the retention period; feedback rows (storage/feedback.db) once their day is. The
 tracker store is the one the Rasa server uses: SQLite or PostgreSQL, read from
-$ENDPOINTS (endpoints.yml unless set). Run it daily, e.g. from cron (README).
+$ENDPOINTS (endpoints.yml unless set). Run it daily, e.g. from cron (docs/safety-and-privacy.md).
 """
 
 from __future__ import annotations

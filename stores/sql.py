@@ -6,7 +6,7 @@ Same tables and rows as Rasa's SQLTrackerStore, so Rasa's tools and `make purge`
 read them as usual. Rasa reads the whole conversation back from the database on
 every message and resolves each event's class by walking the Event class tree;
 with SQLite it also opens a new connection for every query. In our profile that
-was a third of the Rasa server's time per message (README, "Performance"). Here:
+was a third of the Rasa server's time per message (docs/performance.md). Here:
 - the conversations this process saved last stay in memory; on a message only
   the conversation's newest event id is read, and the events are read again only
   when someone else (another replica, `make purge`) changed them;

@@ -1,4 +1,4 @@
-"""A clinic adds a sixth procedure the README's way, and patients' questions about it
+"""A clinic adds a sixth procedure the way docs/content.md says, and patients' questions about it
 are answered: the document, its metadata entry, its names out of other_topics.yml,
 `make train`, and no edit to data/nlu/. Through the real servers of that copy."""
 

@@ -26,7 +26,7 @@ KNOWN_SITES = ("https://helm.rasa.com", "https://api.slack.com", "https://core.t
 # Made by the commands (gitignored), or examples of a clinic's own files.
 MADE_BY_COMMANDS = ("models/", "storage/", "results/", ".env", ".venv", "webchat/public/widget",
                     "webchat/public/socket.io", "webchat/node_modules", "/etc/", "/srv/", "~/",
-                    "bench/results/", "/data", "/app", "/opt/venv", "/tmp/")
+                    "bench/results/", "/data", "/app", "/opt/venv", "/tmp/", "backups/")
 # Names of other projects' files: PostgreSQL's, Rasa's charts (RasaHQ/helm-charts).
 ELSEWHERE = ("pg_hba.conf", "postgresql.conf", "rasa/rasa", "charts/rasa")
 FENCE = re.compile(r"```(\w*)\n(.*?)```", re.S)

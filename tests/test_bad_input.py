@@ -217,9 +217,8 @@ MESSAGES = {
     "/session_start": ("/session_start", None, "session_start"),
     "/back": ("/back", None, "back"),
     "/greet-with-an-unknown-procedure": ('/greet{"procedure":"x"}', GREETING, '/greet{"procedure":"x"}'),
-    "/ask_risks-setting-clinic_phone": (
-        '/ask_risks{"clinic_phone":"666"}', "Which procedure would you like to know about",
-        'ask_risks{"clinic_phone":"666"}'),
+    # Read as words (not the domain's entity): a polite reply, and the clinic's number kept.
+    "/ask_risks-setting-clinic_phone": ('/ask_risks{"clinic_phone":"666"}', None, 'ask_risks{"clinic_phone":"666"}'),
     "/ask_risks-with-a-long-entity-value": (
         '/ask_risks{"procedure":"' + "6" * 65 + '"}', None, 'ask_risks{"procedure":"' + "6" * 65 + '"}'),
     "/ask_risks-with-NUL-and-surrogate-escaped-in-an-entity": (

@@ -29,6 +29,9 @@ def make_shell(tmp_path, action_server_port=None):
     return shell
 
 
+ANSWER_BUTTONS = 3  # a section answer's: "In simpler words", "This helped", "This didn't help"
+
+
 def test_make_shell_answers_and_buttons_work(tmp_path):
     shell = make_shell(tmp_path)
     try:
@@ -36,15 +39,16 @@ def test_make_shell_answers_and_buttons_work(tmp_path):
         shell.sendline("what are the risks of a discogram?")
         shell.expect(re.escape("Lumbar discography (discogram), CPT 62290 — Risks and complications:"))
         shell.expect(re.escape("• Infection at the injection site."))
-        # The answer offers feedback buttons; the last choice is to type freely.
+        # The answer offers "In simpler words" and two feedback buttons; the last choice
+        # is to type freely.
         shell.expect("Type out your own message")
-        shell.send(DOWN * 2 + ENTER)
+        shell.send(DOWN * ANSWER_BUTTONS + ENTER)
         shell.expect("Your input ->")
         # The conversation is about the discogram now: a follow-up stays on it.
         shell.sendline("how long does it take?")
         shell.expect(re.escape("Lumbar discography (discogram), CPT 62290 — How long it takes:"))
         shell.expect("Type out your own message")
-        shell.send(DOWN * 2 + ENTER)
+        shell.send(DOWN * ANSWER_BUTTONS + ENTER)
         shell.expect("Your input ->")
         shell.sendline("which procedures do you know about?")
         shell.expect(re.escape("4: Interspinous spacer, second level (lumbar)"))
@@ -54,7 +58,7 @@ def test_make_shell_answers_and_buttons_work(tmp_path):
         shell.expect(re.escape("This procedure involves placing a device between"))
         shell.expect("Type out your own message")
         other_sections = len(knowledge_base.default().get("+22870").document.sections) - 1
-        shell.send(DOWN * other_sections + ENTER)  # past the overview's section buttons
+        shell.send(DOWN * (1 + other_sections) + ENTER)  # past "In simpler words" and the sections
         shell.expect("Your input ->")
         shell.sendline("/stop")
         shell.expect(pexpect.EOF, timeout=60)

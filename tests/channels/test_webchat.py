@@ -310,9 +310,10 @@ def test_conversation_buttons_and_reload(page, site, assistant):
     # A click sends the button's payload and shows its title as the patient's message.
     buttons.filter(has_text="Interspinous spacer, second level (lumbar)").click()
     expect(user_messages(page).last).to_have_text("Interspinous spacer, second level (lumbar)")
-    expect(buttons).to_have_count(0)
     answer = wait_for_reply(page, 2, "Typically takes about 1 to 2 hours.")
     expect(answer).to_contain_text("CPT +22870 — How long it takes:")
+    # The question's buttons are gone (the answer may already show its own).
+    expect(buttons.filter(has_text="Lumbar discography (discogram)")).to_have_count(0)
 
     # A question, answered with the document's bullet list, one bullet per line.
     ask(page, "what are the risks of a discogram?")

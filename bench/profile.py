@@ -35,7 +35,15 @@ def recording(py_spy: Path | None, pid: int, out: Path) -> Iterator[None]:
             process.kill()
 
 
-def top(collapsed: Path, n: int = 15, idle: tuple[str, ...] = ("select (selectors.py", "poll (")) -> dict:
+# A sample whose innermost frame is one of these: the server waiting for work.
+IDLE = ("serve (sanic/server/runners.py", "select (selectors.py", "poll (", "_run_once (asyncio")
+# Frames on nearly every stack (starting the server, its event loop): not listed in totals.
+WRAPPERS = ("<module> (rasa:", "main (rasa/__main__.py", "(rasa/cli/", "(rasa/api.py", "(rasa/core/run.py",
+            "(sanic/app.py", "(sanic/server/", "(rasa_sdk/__main__.py", "run (rasa_sdk/endpoint.py",
+            "_run (asyncio/events.py", "run_forever (asyncio")
+
+
+def top(collapsed: Path, n: int = 15, idle: tuple[str, ...] = IDLE) -> dict:
     """The functions with the most samples, on the stack (total) and on top (self), in %.
 
     Samples where the process only waited in its event loop (`idle`) are left out,
@@ -56,7 +64,8 @@ def top(collapsed: Path, n: int = 15, idle: tuple[str, ...] = ("select (selector
         busy += int(count)
         own[frames[-1]] += int(count)
         for frame in set(frames[1:]):  # the first is the process/thread
-            total[frame] += int(count)
+            if not any(w in frame for w in WRAPPERS):
+                total[frame] += int(count)
 
     def share(counter: Counter) -> list:
         return [(frame, round(100 * c / busy, 1)) for frame, c in counter.most_common(n)] if busy else []

@@ -34,6 +34,8 @@ from rasa.shared.utils.common import all_subclasses
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import SingletonThreadPool
 
+from stores import remote_action
+
 RECENT_CONVERSATIONS = 1000
 
 
@@ -51,6 +53,9 @@ def deserialise(event: Dict[Text, Any]) -> Optional[Event]:
 class SQLTrackerStore(RasaSQLTrackerStore):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # The hook for the action server's client too (Rasa 3.6 has no setting for it):
+        # the one class of ours that the Rasa server creates from endpoints.yml.
+        remote_action.install()
         # sender id -> (id of its newest stored event, the events Rasa would read back)
         self._recent: OrderedDict[Text, tuple[int, List[Event]]] = OrderedDict()
         if self.engine.dialect.name == "sqlite":

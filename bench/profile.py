@@ -7,6 +7,7 @@ It samples the process from outside (ptrace), so the server runs unchanged.
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 from collections import Counter
@@ -51,6 +52,7 @@ def top(collapsed: Path, n: int = 15, idle: tuple[str, ...] = IDLE) -> dict:
     """
     total: Counter = Counter()
     own: Counter = Counter()
+    components: Counter = Counter()  # each graph component's share: NLU process, policy prediction
     busy = 0
     if not collapsed.exists():
         return {"samples": 0, "total": [], "self": []}
@@ -66,8 +68,11 @@ def top(collapsed: Path, n: int = 15, idle: tuple[str, ...] = IDLE) -> dict:
         for frame in set(frames[1:]):  # the first is the process/thread
             if not any(w in frame for w in WRAPPERS):
                 total[frame] += int(count)
+        for component in {re.sub(r":\d+\)$", ")", f) for f in frames
+                          if f.startswith(("process (", "predict_action_probabilities ("))}:
+            components[component] += int(count)
 
     def share(counter: Counter) -> list:
         return [(frame, round(100 * c / busy, 1)) for frame, c in counter.most_common(n)] if busy else []
 
-    return {"samples": busy, "total": share(total), "self": share(own)}
+    return {"samples": busy, "total": share(total), "self": share(own), "components": share(components)}

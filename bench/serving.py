@@ -374,7 +374,10 @@ def start_ours(stack: ExitStack, workdir: Path, model: Path) -> Bot:
     servers.mkdir()
     actions = action_server(servers)
     # Production settings: each simulated patient has its own address and sender.
-    rasa = rasa_server(servers, actions.url, guard=GUARD_DEFAULTS, model=model)
+    # As `make run` (Makefile: SANIC_WORKERS, which `make bench` passes on).
+    cores = os.cpu_count() or 1
+    rasa = rasa_server(servers, actions.url, guard=GUARD_DEFAULTS, model=model,
+                       env={"SANIC_WORKERS": os.environ.get("SANIC_WORKERS", str(cores - 1 if cores > 2 else 1))})
     started_at = time.time()
     stack.enter_context(started(actions, rasa))
     answered = first_answer(rasa.url)
@@ -524,6 +527,8 @@ def profile(bot: Bot, py_spy: Path, workdir: Path, load: str, patients, max_seco
         print(f"\n  profile of ours' {name} server, load {load} ({out[name]['samples']} busy samples):")
         for frame, share in out[name]["total"]:
             print(f"    {share:5.1f}%  {frame}")
+        for frame, share in out[name]["components"]:
+            print(f"    {share:5.1f}%  component: {frame}")
     return out
 
 
@@ -591,7 +596,7 @@ def benchmark(stack: ExitStack, workdir: Path, settings: Settings, train_first: 
         }
     report["bots"]["ours"]["settings"] = (
         "action server + Rasa server (scripts/local_servers.py): endpoints.yml, SQLite tracker "
-        "store, REST channel, HTTP API on")
+        "and lock stores, one Rasa worker per core, REST channel, HTTP API on")
     report["bots"]["stock"]["settings"] = "`rasa run` in the `rasa init` folder: in-memory tracker store"
     report["load_average_at_end"] = os.getloadavg()
     report["total_seconds"] = round(time.perf_counter() - began, 1)

@@ -51,6 +51,8 @@ from sanic import Sanic
 
 from actions import feedback
 from channels.redis_rate_limit import RedisRateLimiter
+from channels.sqlite_rate_limit import SQLiteRateLimiter
+from stores.sqlite_lock import SQLiteLockStore
 
 logger = logging.getLogger(__name__)
 
@@ -165,9 +167,10 @@ class MessageGuard:
         self._limiters: Optional[tuple[Any, Any]] = None  # per sender, per address
         self._late: Set[asyncio.Task] = set()
 
-    def _rate_limiters(self) -> tuple[Any, Any]:
+    def _rate_limiters(self, channel: str) -> tuple[Any, Any]:
         """Where messages are counted: in the lock store's Redis if it is one (every
-        replica sees the same counts), else in this process. Chosen at the first
+        replica sees the same counts), in its SQLite file if it is that one (every
+        worker does), else in this process. Chosen at the first
         message: the channels are made before Rasa loads the lock store."""
         if self._limiters is None:
             settings, lock_store = self.settings, _agent().lock_store
@@ -178,6 +181,12 @@ class MessageGuard:
                     RedisRateLimiter(lock_store.red, f"{prefix}{scope}:", limit, settings.window_seconds)
                     for scope, limit in (("sender", settings.messages_per_sender),
                                          ("address", settings.messages_per_address)))
+            elif isinstance(lock_store, SQLiteLockStore):  # the workers of one machine
+                # Counted per channel, as each channel's guard counts in memory.
+                self._limiters = tuple(
+                    SQLiteRateLimiter(lock_store, f"{channel}:{scope}", limit, settings.window_seconds)
+                    for scope, limit in (("sender", settings.messages_per_sender),
+                                         ("address", settings.messages_per_address)))
             else:
                 self._limiters = (RateLimiter(settings.messages_per_sender, settings.window_seconds),
                                   RateLimiter(settings.messages_per_address, settings.window_seconds))
@@ -186,7 +195,7 @@ class MessageGuard:
     async def handle(self, message: UserMessage, address: Optional[str] = None) -> Outcome:
         """Hands `message` to the assistant if it may; a reply always follows."""
         channel = message.input_channel or "unknown"
-        per_sender, per_address = self._rate_limiters()
+        per_sender, per_address = self._rate_limiters(channel)
         if not per_sender.allow(f"{channel}:{message.sender_id}") or (
             address and not per_address.allow(address)
         ):

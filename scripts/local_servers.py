@@ -48,7 +48,8 @@ def wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout: float
         try:
             if requests.get(url, timeout=2).ok:
                 return
-        except requests.ConnectionError:
+        # Timeout: with several Sanic workers, the socket accepts before a worker serves.
+        except (requests.ConnectionError, requests.Timeout):
             pass
         time.sleep(0.5)
     raise RuntimeError(f"{url} not up after {timeout}s:\n{log.read_text()[-3000:]}")
@@ -94,6 +95,9 @@ def server_environment(workdir: Path, action_url: str, env: dict | None = None) 
         "FEEDBACK_DB": str(workdir / "feedback.db"),
         "ACTIONS_TOKEN": "",  # none, as `make run`'s default (the servers listen on 127.0.0.1)
         "SANIC_HOST": "127.0.0.1",
+        # One Rasa process unless a test or benchmark asks for more: a test that kills
+        # the server kills all of it (`make run` chooses one per core, Makefile).
+        "SANIC_WORKERS": "1",
         **(env or {}),
     }
 

@@ -50,6 +50,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Sanic
 
 from actions import feedback
+from channels.parse_cache import ParseCache
 from channels.redis_rate_limit import RedisRateLimiter
 from channels.sqlite_rate_limit import SQLiteRateLimiter
 from stores.sqlite_lock import SQLiteLockStore
@@ -298,6 +299,7 @@ class Turn:
         agent = _agent()
         async with agent.lock_store.lock(self.message.sender_id):
             processor = agent.processor
+            await _parse(processor, self.message)
             tracker = await processor.log_message(self.message, should_save_tracker=False)
             self.tracker = tracker
             if self.shown is not None:  # shown while the turn waited for the lock
@@ -330,6 +332,21 @@ class Turn:
         elif failed or not self.watched.sent:
             self.cause = ERROR if failed else NO_REPLY
             tracker.update(_bot_event(self.fallback, self.cause))
+
+
+PARSES = ParseCache()  # this process's, for every channel
+
+
+async def _parse(processor: Any, message: UserMessage) -> None:
+    """The message's parse_data, from the cache when the same text was parsed by this model."""
+    if message.parse_data:
+        return
+    key = f"{processor.model_metadata.model_id}\0{message.text}"
+    message.parse_data = PARSES.get(key)
+    if message.parse_data is None:
+        # As Rasa parses it in the turn (no component of the pipeline reads the tracker).
+        message.parse_data = await processor.parse_message(message)
+        PARSES.put(key, message.parse_data)
 
 
 def _bot_event(reply: Dict[str, Any], cause: str) -> BotUttered:

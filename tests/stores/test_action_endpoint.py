@@ -40,7 +40,7 @@ def test_the_rasa_server_reuses_its_connection_to_the_action_server(tmp_path):
         assert len(seen) > 1 and seen[-1] & seen[-2], f"no connection kept across messages: {seen}"
 
 
-def test_the_timeout_follows_the_guards(monkeypatch):
+def test_the_timeout_follows_the_guards():
     endpoint = action_endpoint.KeepAliveEndpoint(EndpointConfig("http://127.0.0.1:1/webhook", token="t"), 2.5)
     assert endpoint.timeout.sock_connect == 2.5
     assert endpoint.timeout.total == action_endpoint.LATE_TURN_FACTOR * 2.5

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+import psutil
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -124,6 +125,11 @@ class Server:
     def stop(self, kill: bool = False) -> None:
         if self.process is None or self.process.poll() is not None:
             return
+        # Sanic's workers (SANIC_WORKERS > 1) can outlive their parent: ended after it.
+        try:
+            workers = psutil.Process(self.process.pid).children(recursive=True)
+        except psutil.NoSuchProcess:  # exited since poll()
+            workers = []
         if kill:
             self.process.kill()
         else:
@@ -133,6 +139,9 @@ class Server:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        _, alive = psutil.wait_procs(workers, timeout=10)
+        for worker in alive:
+            worker.kill()
 
 
 def action_server(workdir: Path, env: dict | None = None, name: str = "actions", root: Path = ROOT) -> Server:

@@ -54,6 +54,12 @@ export REDIS_HOST ?= localhost
 export REDIS_PORT ?= 6379
 export REDIS_PASSWORD ?=
 
+# The Rasa server's processes (Sanic workers): one per core but one, which the action
+# server and TensorFlow's threads use; so 1 on 2 cores, where a second worker measured
+# no faster (README, "Performance"). The workers share the conversations' locks and
+# the rate limits through the lock store (endpoints.yml: SQLite; scale-out: Redis).
+export SANIC_WORKERS ?= $(shell cores=$$(nproc 2>/dev/null || echo 1); echo $$(( cores > 2 ? cores - 1 : 1 )))
+
 # Largest request body the Rasa server reads (Sanic reads SANIC_* variables); the
 # guard's limits (channels/guard.py, docs/deployment.md "Reliability and limits") are read the same way.
 export SANIC_REQUEST_MAX_SIZE ?= 1000000

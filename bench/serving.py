@@ -13,12 +13,16 @@
    Rasa server through scripts/local_servers.py (endpoints.yml: SQLite tracker
    store; REST channel); stock = `rasa run` in its folder (in-memory tracker store,
    no action server). Startup = process start to the first non-empty answer.
-3. Drives both over the REST channel with the same patient conversations, made
-   of the held-out questions (tests/heldout/conversations.yml and nlu.yml). Each
-   conversation is a new patient: fresh sender id, its own loopback address and
-   keep-alive connection. One conversation at a time (latency percentiles, after
-   a warm-up), then 10 and 50 conversations in parallel (messages/s, p95), each
-   phase run for stock and ours back to back. Our production limits stay on.
+3. Drives both over the REST channel with two loads made of the held-out
+   questions (tests/heldout/conversations.yml and nlu.yml): "conversations" of
+   6-10 messages, and "one message", where every message is a new conversation
+   (a patient who asks one question and leaves). Each conversation is a new
+   patient: fresh sender id, its own loopback address and keep-alive connection.
+   For each load: one conversation at a time (after a warm-up), then 10 and 50
+   in parallel; latency percentiles and messages/s for each, every phase run for
+   stock and ours back to back. Our production limits stay on.
+   With --py-spy, ours' Rasa and action servers are profiled during the 10-at-once
+   phase of each load (bench/profile.py), the top entries printed and kept.
 4. Counts failed requests (non-200, timeouts), empty replies and "fallback
    replies" (our "I can't look that up right now"), and measures the servers'
    resident memory after the load.
@@ -55,6 +59,7 @@ import requests
 import yaml
 
 from bench.nlu import examples
+from bench.profile import recording, top
 from scripts.local_servers import (
     ENV, GUARD_DEFAULTS, RASA, ROOT, action_server, free_port, rasa_server, started, wait_until_up,
 )
@@ -142,11 +147,22 @@ class Workload:
             out.append(self.conversation())
         return out
 
+    def one_message(self) -> list[str]:
+        """A patient who asks one thing and leaves: mostly a question naming its procedure."""
+        roll = self.rng.random()
+        return [next(self.questions) if roll < 0.8 else
+                next(self.greetings) if roll < 0.9 else next(self.chitchat)]
+
     def patients(self, patients: int, messages: int) -> list[list[list[str]]]:
         """`patients` parallel slots, each with conversations to go through one after another."""
         conversations = self.conversations(max(messages, 6 * patients))
         while len(conversations) < patients:
             conversations.append(self.conversation())
+        return [conversations[i::patients] for i in range(patients)]
+
+    def one_message_patients(self, patients: int, messages: int) -> list[list[list[str]]]:
+        """As patients(), every conversation one message long."""
+        conversations = [self.one_message() for _ in range(max(messages, patients))]
         return [conversations[i::patients] for i in range(patients)]
 
 
@@ -358,7 +374,10 @@ def start_ours(stack: ExitStack, workdir: Path, model: Path) -> Bot:
     servers.mkdir()
     actions = action_server(servers)
     # Production settings: each simulated patient has its own address and sender.
-    rasa = rasa_server(servers, actions.url, guard=GUARD_DEFAULTS, model=model)
+    # As `make run` (Makefile: SANIC_WORKERS, which `make bench` passes on).
+    cores = os.cpu_count() or 1
+    rasa = rasa_server(servers, actions.url, guard=GUARD_DEFAULTS, model=model,
+                       env={"SANIC_WORKERS": os.environ.get("SANIC_WORKERS", str(cores - 1 if cores > 2 else 1))})
     started_at = time.time()
     stack.enter_context(started(actions, rasa))
     answered = first_answer(rasa.url)
@@ -429,12 +448,13 @@ def table(report: dict) -> list[tuple[str, object, object]]:
                      round(report["training_seconds"]["stock"], 1)))
     row("model size (MB)", lambda b: b["model_mb"])
     row("startup to first answer (s)", lambda b: round(b["startup"]["seconds"], 1))
-    for q in ("p50", "p95", "p99"):
-        row(f"1 at a time: {q} latency (ms)", lambda b: b["phases"]["sequential"]["latency_ms"][q])
-    for n in report["settings"]["concurrency"]:
-        key = f"concurrent_{n}"
-        row(f"{n} concurrent: messages/s", lambda b: b["phases"][key]["messages_per_second"])
-        row(f"{n} concurrent: p95 latency (ms)", lambda b: b["phases"][key]["latency_ms"]["p95"])
+    for load in ("conversations", "one_message"):
+        for n in (1, *report["settings"]["concurrency"]):
+            key = f"{load}/sequential" if n == 1 else f"{load}/concurrent_{n}"
+            at = "1 at a time" if n == 1 else f"{n} at once"
+            row(f"{load}, {at}: messages/s", lambda b: b["phases"][key]["messages_per_second"])
+            for q in ("p50", "p95", "p99"):
+                row(f"{load}, {at}: {q} (ms)", lambda b: b["phases"][key]["latency_ms"][q])
 
     def total(metric: str):
         return lambda b: sum(p[metric] for p in b["phases"].values())
@@ -467,6 +487,8 @@ def main() -> None:
                         help="keep models, logs and databases here (default: a temporary folder)")
     parser.add_argument("--no-train", action="store_true",
                         help="reuse the models an earlier run left in --workdir (no training times)")
+    parser.add_argument("--py-spy", type=Path,
+                        help="py-spy's path: profile ours under each load (bench/profile.py)")
     args = parser.parse_args()
     if args.no_train and not args.workdir:
         parser.error("--no-train needs --workdir")
@@ -483,7 +505,7 @@ def main() -> None:
                     shutil.rmtree(workdir / name, ignore_errors=True)
         else:
             workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-serving-")))
-        report = benchmark(stack, workdir, settings, train_first=not args.no_train)
+        report = benchmark(stack, workdir, settings, train_first=not args.no_train, py_spy=args.py_spy)
 
     report["quick"] = args.quick
     print_table(table(report))
@@ -493,7 +515,25 @@ def main() -> None:
     print(f"\nDetails: {out}")
 
 
-def benchmark(stack: ExitStack, workdir: Path, settings: Settings, train_first: bool) -> dict:
+def profile(bot: Bot, py_spy: Path, workdir: Path, load: str, patients, max_seconds: float) -> dict:
+    """Ours under 10 conversations at once with py-spy on each server; the top of each profile."""
+    out = {}
+    with ExitStack() as recordings:
+        for name, process in bot.processes.items():
+            recordings.enter_context(recording(py_spy, process.pid, workdir / f"profile-{load}-{name}.txt"))
+        run_phase(bot.url, patients, max_seconds)
+    for name in bot.processes:
+        out[name] = top(workdir / f"profile-{load}-{name}.txt")
+        print(f"\n  profile of ours' {name} server, load {load} ({out[name]['samples']} busy samples):")
+        for frame, share in out[name]["total"]:
+            print(f"    {share:5.1f}%  {frame}")
+        for frame, share in out[name]["components"]:
+            print(f"    {share:5.1f}%  component: {frame}")
+    return out
+
+
+def benchmark(stack: ExitStack, workdir: Path, settings: Settings, train_first: bool,
+              py_spy: Path | None = None) -> dict:
     began = time.perf_counter()
     report: dict = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                     "machine": machine(), "load_average_at_start": os.getloadavg(),
@@ -524,14 +564,23 @@ def benchmark(stack: ExitStack, workdir: Path, settings: Settings, train_first: 
               f"stock p95 {s.summary()['latency_ms']['p95']} ms, {s.per_second:.1f} msg/s", flush=True)
 
     both("warmup", [workload.conversations(settings.warmup_messages)])
-    both("sequential", [workload.conversations(settings.sequential_messages)], turn=1)
+    loads = {"conversations": workload.patients, "one_message": workload.one_message_patients}
+    for load, patients in loads.items():
+        both(f"{load}/sequential", patients(1, settings.sequential_messages), turn=1)
+        # Size the concurrent phases for the slower bot to take about target_seconds,
+        # from its mean latency one at a time; the same messages then go to both bots.
+        slowest = max(float(np.mean(phases[b][f"{load}/sequential"].latencies)) for b in phases)
+        for turn, n in enumerate(settings.concurrency):
+            messages = int(settings.target_seconds / slowest)
+            both(f"{load}/concurrent_{n}", patients(n, messages), settings.max_seconds, turn=turn)
 
-    # Size the concurrent phases for the slower bot to take about target_seconds,
-    # from its mean latency one at a time; the same messages then go to both bots.
-    slowest = max(float(np.mean(phases[b]["sequential"].latencies)) for b in phases)
-    for turn, n in enumerate(settings.concurrency):
-        messages = int(settings.target_seconds / slowest)
-        both(f"concurrent_{n}", workload.patients(n, messages), settings.max_seconds, turn=turn)
+    # Profiled apart from the measured phases (py-spy takes CPU on a small machine).
+    report["profiles"] = {}
+    if py_spy:
+        for load, patients in loads.items():
+            report["profiles"][load] = profile(bots["ours"], py_spy, workdir, load,
+                                               patients(10, int(settings.target_seconds / slowest)),
+                                               settings.max_seconds)
 
     report["bots"] = {}
     for name in ("ours", "stock"):
@@ -547,7 +596,7 @@ def benchmark(stack: ExitStack, workdir: Path, settings: Settings, train_first: 
         }
     report["bots"]["ours"]["settings"] = (
         "action server + Rasa server (scripts/local_servers.py): endpoints.yml, SQLite tracker "
-        "store, REST channel, HTTP API on")
+        "and lock stores, one Rasa worker per core, REST channel, HTTP API on")
     report["bots"]["stock"]["settings"] = "`rasa run` in the `rasa init` folder: in-memory tracker store"
     report["load_average_at_end"] = os.getloadavg()
     report["total_seconds"] = round(time.perf_counter() - began, 1)

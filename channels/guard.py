@@ -50,7 +50,10 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Sanic
 
 from actions import feedback
+from channels.parse_cache import ParseCache
 from channels.redis_rate_limit import RedisRateLimiter
+from channels.sqlite_rate_limit import SQLiteRateLimiter
+from stores.sqlite_lock import SQLiteLockStore
 
 logger = logging.getLogger(__name__)
 
@@ -165,9 +168,10 @@ class MessageGuard:
         self._limiters: Optional[tuple[Any, Any]] = None  # per sender, per address
         self._late: Set[asyncio.Task] = set()
 
-    def _rate_limiters(self) -> tuple[Any, Any]:
+    def _rate_limiters(self, channel: str) -> tuple[Any, Any]:
         """Where messages are counted: in the lock store's Redis if it is one (every
-        replica sees the same counts), else in this process. Chosen at the first
+        replica sees the same counts), in its SQLite file if it is that one (every
+        worker does), else in this process. Chosen at the first
         message: the channels are made before Rasa loads the lock store."""
         if self._limiters is None:
             settings, lock_store = self.settings, _agent().lock_store
@@ -178,6 +182,12 @@ class MessageGuard:
                     RedisRateLimiter(lock_store.red, f"{prefix}{scope}:", limit, settings.window_seconds)
                     for scope, limit in (("sender", settings.messages_per_sender),
                                          ("address", settings.messages_per_address)))
+            elif isinstance(lock_store, SQLiteLockStore):  # the workers of one machine
+                # Counted per channel, as each channel's guard counts in memory.
+                self._limiters = tuple(
+                    SQLiteRateLimiter(lock_store, f"{channel}:{scope}", limit, settings.window_seconds)
+                    for scope, limit in (("sender", settings.messages_per_sender),
+                                         ("address", settings.messages_per_address)))
             else:
                 self._limiters = (RateLimiter(settings.messages_per_sender, settings.window_seconds),
                                   RateLimiter(settings.messages_per_address, settings.window_seconds))
@@ -186,7 +196,7 @@ class MessageGuard:
     async def handle(self, message: UserMessage, address: Optional[str] = None) -> Outcome:
         """Hands `message` to the assistant if it may; a reply always follows."""
         channel = message.input_channel or "unknown"
-        per_sender, per_address = self._rate_limiters()
+        per_sender, per_address = self._rate_limiters(channel)
         if not per_sender.allow(f"{channel}:{message.sender_id}") or (
             address and not per_address.allow(address)
         ):
@@ -289,6 +299,7 @@ class Turn:
         agent = _agent()
         async with agent.lock_store.lock(self.message.sender_id):
             processor = agent.processor
+            await _parse(processor, self.message)
             tracker = await processor.log_message(self.message, should_save_tracker=False)
             self.tracker = tracker
             if self.shown is not None:  # shown while the turn waited for the lock
@@ -321,6 +332,21 @@ class Turn:
         elif failed or not self.watched.sent:
             self.cause = ERROR if failed else NO_REPLY
             tracker.update(_bot_event(self.fallback, self.cause))
+
+
+PARSES = ParseCache()  # this process's, for every channel
+
+
+async def _parse(processor: Any, message: UserMessage) -> None:
+    """The message's parse_data, from the cache when the same text was parsed by this model."""
+    if message.parse_data:
+        return
+    key = f"{processor.model_metadata.model_id}\0{message.text}"
+    message.parse_data = PARSES.get(key)
+    if message.parse_data is None:
+        # As Rasa parses it in the turn (no component of the pipeline reads the tracker).
+        message.parse_data = await processor.parse_message(message)
+        PARSES.put(key, message.parse_data)
 
 
 def _bot_event(reply: Dict[str, Any], cause: str) -> BotUttered:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+import psutil
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,7 +49,8 @@ def wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout: float
         try:
             if requests.get(url, timeout=2).ok:
                 return
-        except requests.ConnectionError:
+        # Timeout: with several Sanic workers, the socket accepts before a worker serves.
+        except (requests.ConnectionError, requests.Timeout):
             pass
         time.sleep(0.5)
     raise RuntimeError(f"{url} not up after {timeout}s:\n{log.read_text()[-3000:]}")
@@ -94,6 +96,9 @@ def server_environment(workdir: Path, action_url: str, env: dict | None = None) 
         "FEEDBACK_DB": str(workdir / "feedback.db"),
         "ACTIONS_TOKEN": "",  # none, as `make run`'s default (the servers listen on 127.0.0.1)
         "SANIC_HOST": "127.0.0.1",
+        # One Rasa process unless a test or benchmark asks for more: a test that kills
+        # the server kills all of it (`make run` chooses one per core, Makefile).
+        "SANIC_WORKERS": "1",
         **(env or {}),
     }
 
@@ -120,6 +125,11 @@ class Server:
     def stop(self, kill: bool = False) -> None:
         if self.process is None or self.process.poll() is not None:
             return
+        # Sanic's workers (SANIC_WORKERS > 1) can outlive their parent: ended after it.
+        try:
+            workers = psutil.Process(self.process.pid).children(recursive=True)
+        except psutil.NoSuchProcess:  # exited since poll()
+            workers = []
         if kill:
             self.process.kill()
         else:
@@ -129,6 +139,9 @@ class Server:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        _, alive = psutil.wait_procs(workers, timeout=10)
+        for worker in alive:
+            worker.kill()
 
 
 def action_server(workdir: Path, env: dict | None = None, name: str = "actions", root: Path = ROOT) -> Server:

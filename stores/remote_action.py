@@ -4,9 +4,10 @@ Schema meta-schema: 2.8 of the 3.8 ms it takes, on every message, for a schema
 that never changes. Here the schema is checked once and its validator reused;
 replies are checked exactly as before, with the same error.
 
-Rasa creates RemoteAction itself, so there is no subclass to configure: the
-method is replaced when the Rasa server loads this package (stores/__init__.py;
-endpoints.yml names the tracker store in it).
+Rasa creates RemoteAction itself, so there is no subclass to configure: install()
+replaces the method, together with the action server's keep-alive client
+(stores/action_endpoint.py). The tracker store that endpoints.yml names
+(stores/sql.py) calls install() when the Rasa server creates it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from jsonschema.exceptions import best_match
 from jsonschema.validators import validator_for
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.constants import DOCS_BASE_URL
+
+from channels.guard import Settings
+from stores import action_endpoint
 
 
 @lru_cache(maxsize=1)
@@ -41,4 +45,8 @@ def validate_action_result(self: RemoteAction, result: Dict[Text, Any]) -> bool:
     return True
 
 
-RemoteAction._validate_action_result = validate_action_result
+def install() -> None:
+    """What the Rasa server changes in RemoteAction: replies checked faster, one
+    keep-alive session with the guard's timeout (idempotent)."""
+    RemoteAction._validate_action_result = validate_action_result
+    action_endpoint.install(Settings.from_environment().reply_timeout)

@@ -11,6 +11,10 @@ was a third of the Rasa server's time per message (docs/performance.md). Here:
   the conversation's newest event id is read, and the events are read again only
   when someone else (another replica, `make purge`) changed them;
 - saving writes the new events without counting the stored ones first;
+- a new conversation is written once, at the end of its first turn, not also
+  when Rasa creates it (Rasa writes its first `action_listen` alone, after
+  counting the events stored for it: a third of a one-message visit's tracker
+  store time); the turn holds the conversation's lock, so no one else writes it;
 - an event's class is looked up once per type name;
 - SQLite keeps one connection open, in WAL mode with synchronous=NORMAL: a message
   is on disk before the patient gets the reply and survives a crash or kill -9 of
@@ -34,6 +38,8 @@ from rasa.shared.utils.common import all_subclasses
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import SingletonThreadPool
 
+from stores import remote_action
+
 RECENT_CONVERSATIONS = 1000
 
 
@@ -51,8 +57,13 @@ def deserialise(event: Dict[Text, Any]) -> Optional[Event]:
 class SQLTrackerStore(RasaSQLTrackerStore):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # The hook for the action server's client too (Rasa 3.6 has no setting for it):
+        # the one class of ours that the Rasa server creates from endpoints.yml.
+        remote_action.install()
         # sender id -> (id of its newest stored event, the events Rasa would read back)
         self._recent: OrderedDict[Text, tuple[int, List[Event]]] = OrderedDict()
+        # Conversations found to have nothing stored, not written yet.
+        self._unwritten: OrderedDict[Text, None] = OrderedDict()
         if self.engine.dialect.name == "sqlite":
             self.engine.dispose()
             self.engine = sa.create_engine(self.engine.url, poolclass=SingletonThreadPool)
@@ -60,23 +71,36 @@ class SQLTrackerStore(RasaSQLTrackerStore):
             self.sessionmaker = sessionmaker(bind=self.engine)
 
     async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
+        self._unwritten.pop(sender_id, None)  # read again: the database tells
         recent = self._recent.pop(sender_id, None)
         if recent is not None and self.domain and recent[0] == self._newest_event_id(sender_id):
             self._recent[sender_id] = recent  # most recently used last
             return DialogueStateTracker.from_events(sender_id, list(recent[1]), self.domain.slots)
-        return await super().retrieve(sender_id)
+        tracker = await super().retrieve(sender_id)
+        if tracker is None:  # a new conversation: Rasa creates it and saves it at once
+            self._unwritten[sender_id] = None
+            if len(self._unwritten) > RECENT_CONVERSATIONS:
+                self._unwritten.popitem(last=False)
+        return tracker
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         await self.stream_events(tracker)
         events = list(tracker.events)
-        # Known only when the tracker was just read back from memory (Rasa holds the
-        # conversation's lock from reading to saving, so nobody wrote in between).
+        # Known only when the tracker was just read back from memory or created here
+        # (Rasa holds the conversation's lock from reading to saving, so nobody wrote
+        # in between).
         recent = self._recent.pop(tracker.sender_id, None)
+        unwritten = tracker.sender_id in self._unwritten
+        if unwritten and len(events) <= 1:
+            return  # Rasa's new tracker (its first action_listen): written with the turn
+        self._unwritten.pop(tracker.sender_id, None)
         with self.session_scope() as session:
-            if recent is None:
-                new = list(self._additional_events(session, tracker))
-            else:
+            if recent is not None:
                 new = events[len(recent[1]):]
+            elif unwritten:
+                new = events
+            else:
+                new = list(self._additional_events(session, tracker))
             rows = [self._row(tracker.sender_id, event) for event in new]
             session.add_all(rows)
             session.flush()  # gives the rows their ids

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import time
 
+import psutil
 import pytest
 import requests
 
@@ -16,6 +17,13 @@ NAME = "Zebulon Quixote"  # a patient's personal detail, which must not reach th
 UNAVAILABLE = "I can't look that up right now"
 CLEAN_ENVIRONMENT = {name: os.environ[name] for name in ("PATH", "HOME", "LANG", "CI") if name in os.environ}
 
+
+
+def parent(pid):
+    try:
+        return psutil.Process(pid).ppid()
+    except psutil.NoSuchProcess:  # gone since pgrep listed it
+        return None
 
 class MakeRun:
     def __init__(self, storage):
@@ -62,8 +70,11 @@ class MakeRun:
             "rasa": f"rasa run --model .* --port {self.ports['RASA_PORT']}",
             "actions": f"rasa run actions --port {self.ports['ACTIONS_PORT']}",
         }[program]
-        found = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout.split()
-        return [int(pid) for pid in found]
+        found = [int(pid) for pid in
+                 subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout.split()]
+        # With SANIC_WORKERS above 1 the workers have the same command line: the server
+        # is the one process whose parent is not one of them.
+        return [pid for pid in found if parent(pid) not in found]
 
     def pid(self, program):
         [found] = self.pids(program)

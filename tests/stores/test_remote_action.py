@@ -4,8 +4,9 @@ import jsonschema
 import pytest
 from rasa.core.actions.action import RemoteAction
 
-import stores  # noqa: F401  (applies stores/remote_action.py, as the Rasa server does)
+from stores import remote_action
 
+remote_action.install()  # as the tracker store does in the Rasa server (stores/sql.py)
 ACTION = RemoteAction("action_answer_section", None)
 GOOD = {"events": [{"event": "slot", "name": "procedure", "value": "62290"}],
         "responses": [{"text": "An answer", "buttons": [{"title": "More", "payload": "/tell_me_more"}]}]}

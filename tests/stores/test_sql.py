@@ -6,6 +6,7 @@ import asyncio
 import sqlite3
 
 import pytest
+from rasa.core.tracker_store import FailSafeTrackerStore
 from rasa.core.tracker_store import SQLTrackerStore as RasaSQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
@@ -95,3 +96,25 @@ def test_a_purged_conversation_is_gone(database):
         db.execute("DELETE FROM events WHERE sender_id = 'patient'")
     assert run(ours.retrieve("patient")) is None
     assert texts(run(say(ours, "patient", "fresh start"))) == ["fresh start"]
+
+
+def test_a_new_conversation_is_written_once_with_what_rasa_writes(tmp_path):
+    # Wrapped as the Rasa server wraps its tracker store (Rasa's create_tracker runs).
+    ours = FailSafeTrackerStore(store(SQLTrackerStore, tmp_path / "ours.db"))
+    rasa = FailSafeTrackerStore(store(RasaSQLTrackerStore, tmp_path / "rasa.db"))
+    created = run(ours.get_or_create_tracker("patient"))
+    with sqlite3.connect(tmp_path / "ours.db") as db:  # not yet: the turn's save writes it
+        assert db.execute("SELECT count(*) FROM events").fetchone() == (0,)
+    assert [type(e) for e in created.events] == [
+        type(e) for e in run(rasa.get_or_create_tracker("patient")).events]
+    for tracker, into in ((created, ours), (run(rasa.retrieve("patient")), rasa)):
+        for event in turn("first question"):
+            tracker.update(event)
+        run(into.save(tracker))
+
+    def rows(path):
+        with sqlite3.connect(path) as db:
+            return db.execute("SELECT type_name, intent_name, action_name FROM events ORDER BY id").fetchall()
+
+    assert rows(tmp_path / "ours.db") == rows(tmp_path / "rasa.db")
+    assert texts(run(ours.retrieve("patient"))) == ["first question"]

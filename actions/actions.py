@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -33,7 +34,7 @@ from actions.plain_words import (
     simpler_words,
 )
 from actions.retrieval import Match, NotInDocument
-from components.procedure_descriptions import DESCRIBED
+from components.procedure_descriptions import DESCRIBED, SWITCH_SCORE, DescriptionIndex
 
 # Loaded and indexed when the action server starts, not on the first patient's
 # question (which took a second longer); a broken document stops it at startup.
@@ -91,11 +92,27 @@ def procedures_meant(kb: KnowledgeBase, tracker: Tracker) -> tuple[list[Procedur
     named = procedures_in_message(kb, tracker)
     if named:
         return named, []
-    described = [p for p in map(kb.get, entity_values(tracker, DESCRIBED)) if p]
+    scores = {e["value"]: e.get("confidence") or 0.0 for e in tracker.latest_message.get("entities") or []
+              if e.get("entity") == DESCRIBED and kb.get(e.get("value"))}
+    described = [kb.get(code) for code in scores]
     current = kb.get(tracker.get_slot("procedure"))
     if current in described or not described:
         return [], []
+    if current and max(scores.values()) < SWITCH_SCORE:
+        return [], []
     return (described, []) if len(described) == 1 else ([], described)
+
+
+@lru_cache(maxsize=None)
+def descriptions() -> DescriptionIndex:
+    return DescriptionIndex(knowledge_base.default())
+
+
+def naming_words(tracker: Tracker, procedure: Procedure) -> frozenset[str]:
+    """The words that described the procedure, when the message named it that way."""
+    if procedures_in_message(knowledge_base.default(), tracker) or procedure.code not in entity_values(tracker, DESCRIBED):
+        return frozenset()
+    return descriptions().naming_words(typed_text(tracker), procedure.code)
 
 
 def mentions_code(tracker: Tracker, procedure: Procedure) -> bool:
@@ -289,14 +306,15 @@ class ActionAnswerSection(Action):
         key = section_key or OVERVIEW
         question = typed_text(tracker)
         if question and single:
-            found = retrieval.default().search(question, procedure, key)
+            naming = naming_words(tracker, procedure)
+            found = retrieval.default().search(question, procedure, key, naming)
             if isinstance(found, NotInDocument):
                 feedback.record("not_in_document", intent_of(tracker), procedure.code, key, question)
                 # Then the closest the document comes: the section asked about, else the
                 # one the question's words fit best; unless the topic is one no document
                 # covers (costs, parking...).
                 if not procedure.section(key):
-                    key = retrieval.default().closest_section(question, procedure) or OVERVIEW
+                    key = retrieval.default().closest_section(question, procedure, naming) or OVERVIEW
                 dispatcher.utter_message(
                     response="utter_not_in_document", procedure=procedure.label, topic=found.topic,
                     buttons=[] if found.in_any_document else procedure_buttons(kb, "about_procedure"),
@@ -314,7 +332,7 @@ class ActionAnswerSection(Action):
 
         section = procedure.section(key)
         if section is None:
-            closest = retrieval.default().closest_section(question, procedure) if question else None
+            closest = retrieval.default().closest_section(question, procedure, naming_words(tracker, procedure)) if question else None
             dispatcher.utter_message(
                 response="utter_section_not_covered_closest" if closest else "utter_section_not_covered",
                 procedure=procedure.label, section=section_title(kb, key).lower(),

@@ -10,6 +10,7 @@ mentions, the retriever says so rather than guessing.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -36,6 +37,28 @@ QUESTION_WORDS = {
     "thing", "ok", "okay", "normal", "expect", "usually", "really", "exactly", "use",
     "surgery", "surgeon", "perform", "kind", "type", "explain", "plain", "english", "mean",
 }
+
+
+# A sentence that asks: it ends with "?" or starts like a question.
+QUESTION_OPENERS = {
+    "what", "whats", "what's", "how", "when", "where", "who", "whom", "why", "which", "will", "would",
+    "can", "could", "do", "does", "did", "is", "are", "am", "should", "may", "might", "any",
+    "anything", "has", "have", "was", "were", "tell", "please", "explain",
+}
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+def question_part(text: str) -> str:
+    """The sentences of a message that ask, without the story before them.
+
+    "I've done physical therapy for a year... Am I a candidate?" asks about who it
+    is for, not about physical therapy. A message without a sentence that asks is
+    kept whole.
+    """
+    sentences = [s.strip() for s in SENTENCE_END.split(text) if s.strip()]
+    asking = [s for s in sentences
+              if s.endswith("?") or s.split(maxsplit=1)[0].casefold().strip(",") in QUESTION_OPENERS]
+    return " ".join(asking) if asking and len(asking) < len(sentences) else text
 
 
 @dataclass(frozen=True)
@@ -120,12 +143,23 @@ class Retriever:
         best = max(length for length, _ in found)
         return [topic for length, topic in found if length == best]
 
+    def question_words(self, question: str, naming: frozenset[str]) -> tuple[str, ...]:
+        """The lemmas that say what is asked: the asking sentences' (or the whole
+        message's, when those only point back: "is that something that happens?"),
+        without the words that name the procedure (its names, or the description
+        that named it: `naming`)."""
+        def words_of(text: str) -> tuple[str, ...]:
+            return tuple(w for w in lemmas(text) if w not in self.name_words and w not in naming)
+
+        asked = words_of(question_part(question))
+        return asked if any(w not in self.generic for w in asked) else words_of(question)
+
     def search(
-        self, question: str, procedure: Procedure, section_key: str | None
+        self, question: str, procedure: Procedure, section_key: str | None,
+        naming: frozenset[str] = frozenset(),
     ) -> Match | NotInDocument | None:
         """The best answer within the procedure's document, or None for the whole section."""
-        # The procedure's own name says which document, not what in it.
-        words = tuple(w for w in lemmas(question) if w not in self.name_words)
+        words = self.question_words(question, naming)
         specific = [w for w in words if w not in self.generic]
         topics = self.topics_in(words)
         candidates = [i for i, p in enumerate(self.passages) if p.procedure is procedure]
@@ -147,9 +181,11 @@ class Retriever:
             candidates = [i for i in candidates if self.passages[i].section_key == section_key]
         return self._best(candidates, specific, section_key, minimum=MIN_SCORE) if candidates else None
 
-    def closest_section(self, question: str, procedure: Procedure) -> str | None:
+    def closest_section(
+        self, question: str, procedure: Procedure, naming: frozenset[str] = frozenset()
+    ) -> str | None:
         """The section of the procedure's document that the question's words fit best."""
-        words = [w for w in lemmas(question) if w not in self.name_words and w not in self.generic]
+        words = [w for w in self.question_words(question, naming) if w not in self.generic]
         found = self._best([i for i, p in enumerate(self.passages) if p.procedure is procedure],
                            words, None, minimum=MIN_SCORE) if words else None
         return found.section_key if found else None

@@ -8,6 +8,7 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from sklearn.feature_extraction._stop_words import ENGLISH_STOP_WORDS
 
 from actions import feedback, glossary, knowledge_base, retrieval
 from actions.answers import (
@@ -24,6 +25,7 @@ from actions.answers import (
     split_short,
 )
 from actions.knowledge_base import KnowledgeBase, Procedure
+from actions.lemmas import english_words, lemmas
 from actions.plain_words import (
     PLAIN_REST,
     asked_term,
@@ -44,6 +46,9 @@ OVERVIEW = "summary"  # what "tell me about X" shows first
 # "How long?" right after one of these sections asks about it, not the procedure's duration.
 ELLIPTICAL_DURATION_SECTIONS = {"recovery", "preparation"}
 ELLIPTICAL_MAX_WORDS = 4
+# An unsure reading this confident of a section question is answered as one, in a
+# conversation already about a procedure (the fallback threshold is 0.4, config.yml).
+FOLLOW_UP_MIN = 0.2
 
 
 def typed_text(tracker: Tracker) -> str:
@@ -158,6 +163,20 @@ def plain_words_request(
     return simpler_words(dispatcher, kb, procedure, key)
 
 
+def likely_follow_up(tracker: Tracker) -> str | None:
+    """The section question an unsure reading most likely is, in a conversation
+    already about a procedure: "will he go home the same day?" after an answer on
+    the Racz procedure is a question about it, not one the assistant cannot answer."""
+    words = [w for w in lemmas(typed_text(tracker)) if w in english_words() and w not in ENGLISH_STOP_WORDS]
+    if not tracker.get_slot("procedure") or not words:  # not keyboard noise
+        return None
+    ranking = [i for i in tracker.latest_message.get("intent_ranking") or [] if i.get("name") != "nlu_fallback"]
+    best = ranking[0] if ranking else {}
+    if (best.get("name") or "").startswith(SECTION_INTENT_PREFIX) and (best.get("confidence") or 0) >= FOLLOW_UP_MIN:
+        return best["name"]
+    return None
+
+
 class ActionIntroduce(Action):
     """Greeting and help: what the assistant is for and what it knows."""
 
@@ -199,6 +218,9 @@ class ActionCannotAnswer(Action):
             # question about a symptom ("what do I do if I get a fever?") is never out
             # of scope: when to call, then what the document says about it.
             return await ActionAnswerSection().run(dispatcher, tracker, domain)
+        follow_up = likely_follow_up(tracker) if intent == "nlu_fallback" else None
+        if follow_up:
+            return ActionAnswerSection().answer(dispatcher, tracker, follow_up)
         say_cannot_answer(dispatcher, kb, tracker, "out_of_scope" if intent == "out_of_scope" else "fallback")
         return []
 
@@ -245,8 +267,10 @@ class ActionAnswerSection(Action):
         return "action_answer_section"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
+        return self.answer(dispatcher, tracker, intent_of(tracker))
+
+    def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, intent: str) -> list[EventType]:
         kb = knowledge_base.default()
-        intent = intent_of(tracker)
         named, candidates = procedures_meant(kb, tracker)
         answered = plain_words_request(dispatcher, kb, tracker, named)
         if answered is not None:

@@ -10,7 +10,6 @@ mentions, the retriever says so rather than guessing.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -23,6 +22,7 @@ from actions import knowledge_base
 from actions.document_parser import Block
 from actions.knowledge_base import KnowledgeBase, Procedure
 from actions.lemmas import english_words, lemmas
+from actions.questions import question_part
 
 TOPICS_FILE = "question_topics.yml"
 # A passage must score at least this much (BM25, summed over the question's
@@ -37,28 +37,6 @@ QUESTION_WORDS = {
     "thing", "ok", "okay", "normal", "expect", "usually", "really", "exactly", "use",
     "surgery", "surgeon", "perform", "kind", "type", "explain", "plain", "english", "mean",
 }
-
-
-# A sentence that asks: it ends with "?" or starts like a question.
-QUESTION_OPENERS = {
-    "what", "whats", "what's", "how", "when", "where", "who", "whom", "why", "which", "will", "would",
-    "can", "could", "do", "does", "did", "is", "are", "am", "should", "may", "might", "any",
-    "anything", "has", "have", "was", "were", "tell", "please", "explain",
-}
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
-
-
-def question_part(text: str) -> str:
-    """The sentences of a message that ask, without the story before them.
-
-    "I've done physical therapy for a year... Am I a candidate?" asks about who it
-    is for, not about physical therapy. A message without a sentence that asks is
-    kept whole.
-    """
-    sentences = [s.strip() for s in SENTENCE_END.split(text) if s.strip()]
-    asking = [s for s in sentences
-              if s.endswith("?") or s.split(maxsplit=1)[0].casefold().strip(",") in QUESTION_OPENERS]
-    return " ".join(asking) if asking and len(asking) < len(sentences) else text
 
 
 @dataclass(frozen=True)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from sklearn.feature_extraction._stop_words import ENGLISH_STOP_WORDS
 
 from actions import feedback, glossary, knowledge_base, retrieval
 from actions.answers import (
@@ -23,6 +25,7 @@ from actions.answers import (
     split_short,
 )
 from actions.knowledge_base import KnowledgeBase, Procedure
+from actions.lemmas import english_words, lemmas
 from actions.plain_words import (
     PLAIN_REST,
     asked_term,
@@ -33,7 +36,7 @@ from actions.plain_words import (
     simpler_words,
 )
 from actions.retrieval import Match, NotInDocument
-from components.procedure_descriptions import DESCRIBED
+from components.procedure_descriptions import DESCRIBED, SWITCH_SCORE, DescriptionIndex
 
 # Loaded and indexed when the action server starts, not on the first patient's
 # question (which took a second longer); a broken document stops it at startup.
@@ -43,6 +46,9 @@ OVERVIEW = "summary"  # what "tell me about X" shows first
 # "How long?" right after one of these sections asks about it, not the procedure's duration.
 ELLIPTICAL_DURATION_SECTIONS = {"recovery", "preparation"}
 ELLIPTICAL_MAX_WORDS = 4
+# An unsure reading this confident of a section question is answered as one, in a
+# conversation already about a procedure (the fallback threshold is 0.4, config.yml).
+FOLLOW_UP_MIN = 0.2
 
 
 def typed_text(tracker: Tracker) -> str:
@@ -91,11 +97,27 @@ def procedures_meant(kb: KnowledgeBase, tracker: Tracker) -> tuple[list[Procedur
     named = procedures_in_message(kb, tracker)
     if named:
         return named, []
-    described = [p for p in map(kb.get, entity_values(tracker, DESCRIBED)) if p]
+    scores = {e["value"]: e.get("confidence") or 0.0 for e in tracker.latest_message.get("entities") or []
+              if e.get("entity") == DESCRIBED and kb.get(e.get("value"))}
+    described = [kb.get(code) for code in scores]
     current = kb.get(tracker.get_slot("procedure"))
     if current in described or not described:
         return [], []
+    if current and max(scores.values()) < SWITCH_SCORE:
+        return [], []
     return (described, []) if len(described) == 1 else ([], described)
+
+
+@lru_cache(maxsize=None)
+def descriptions() -> DescriptionIndex:
+    return DescriptionIndex(knowledge_base.default())
+
+
+def naming_words(tracker: Tracker, procedure: Procedure) -> frozenset[str]:
+    """The words that described the procedure, when the message named it that way."""
+    if procedures_in_message(knowledge_base.default(), tracker) or procedure.code not in entity_values(tracker, DESCRIBED):
+        return frozenset()
+    return descriptions().naming_words(typed_text(tracker), procedure.code)
 
 
 def mentions_code(tracker: Tracker, procedure: Procedure) -> bool:
@@ -141,6 +163,20 @@ def plain_words_request(
     return simpler_words(dispatcher, kb, procedure, key)
 
 
+def likely_follow_up(tracker: Tracker) -> str | None:
+    """The section question an unsure reading most likely is, in a conversation
+    already about a procedure: "will he go home the same day?" after an answer on
+    the Racz procedure is a question about it, not one the assistant cannot answer."""
+    words = [w for w in lemmas(typed_text(tracker)) if w in english_words() and w not in ENGLISH_STOP_WORDS]
+    if not tracker.get_slot("procedure") or not words:  # not keyboard noise
+        return None
+    ranking = [i for i in tracker.latest_message.get("intent_ranking") or [] if i.get("name") != "nlu_fallback"]
+    best = ranking[0] if ranking else {}
+    if (best.get("name") or "").startswith(SECTION_INTENT_PREFIX) and (best.get("confidence") or 0) >= FOLLOW_UP_MIN:
+        return best["name"]
+    return None
+
+
 class ActionIntroduce(Action):
     """Greeting and help: what the assistant is for and what it knows."""
 
@@ -182,6 +218,9 @@ class ActionCannotAnswer(Action):
             # question about a symptom ("what do I do if I get a fever?") is never out
             # of scope: when to call, then what the document says about it.
             return await ActionAnswerSection().run(dispatcher, tracker, domain)
+        follow_up = likely_follow_up(tracker) if intent == "nlu_fallback" else None
+        if follow_up:
+            return ActionAnswerSection().answer(dispatcher, tracker, follow_up)
         say_cannot_answer(dispatcher, kb, tracker, "out_of_scope" if intent == "out_of_scope" else "fallback")
         return []
 
@@ -228,8 +267,10 @@ class ActionAnswerSection(Action):
         return "action_answer_section"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
+        return self.answer(dispatcher, tracker, intent_of(tracker))
+
+    def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, intent: str) -> list[EventType]:
         kb = knowledge_base.default()
-        intent = intent_of(tracker)
         named, candidates = procedures_meant(kb, tracker)
         answered = plain_words_request(dispatcher, kb, tracker, named)
         if answered is not None:
@@ -289,14 +330,15 @@ class ActionAnswerSection(Action):
         key = section_key or OVERVIEW
         question = typed_text(tracker)
         if question and single:
-            found = retrieval.default().search(question, procedure, key)
+            naming = naming_words(tracker, procedure)
+            found = retrieval.default().search(question, procedure, key, naming)
             if isinstance(found, NotInDocument):
                 feedback.record("not_in_document", intent_of(tracker), procedure.code, key, question)
                 # Then the closest the document comes: the section asked about, else the
                 # one the question's words fit best; unless the topic is one no document
                 # covers (costs, parking...).
                 if not procedure.section(key):
-                    key = retrieval.default().closest_section(question, procedure) or OVERVIEW
+                    key = retrieval.default().closest_section(question, procedure, naming) or OVERVIEW
                 dispatcher.utter_message(
                     response="utter_not_in_document", procedure=procedure.label, topic=found.topic,
                     buttons=[] if found.in_any_document else procedure_buttons(kb, "about_procedure"),
@@ -314,7 +356,7 @@ class ActionAnswerSection(Action):
 
         section = procedure.section(key)
         if section is None:
-            closest = retrieval.default().closest_section(question, procedure) if question else None
+            closest = retrieval.default().closest_section(question, procedure, naming_words(tracker, procedure)) if question else None
             dispatcher.utter_message(
                 response="utter_section_not_covered_closest" if closest else "utter_section_not_covered",
                 procedure=procedure.label, section=section_title(kb, key).lower(),

@@ -18,6 +18,8 @@ DATA = Path(spacy_lookups_data.__file__).parent / "data"
 TABLE = DATA / "en_lemma_lookup.json.gz"
 WORD_PROBABILITIES = DATA / "en_lexeme_prob.json.gz"
 MIN_LOG_PROBABILITY = -15.5
+# Words this common ("help", "work", "take", "back") say little about what a message is about.
+COMMON_LOG_PROBABILITY = -9.0
 WORD = re.compile(r"[a-z0-9]+")
 
 
@@ -27,18 +29,32 @@ def _table() -> dict[str, str]:
 
 
 @lru_cache(maxsize=1)
-def english_words() -> frozenset[str]:
-    """Words common enough in English to be real words, not typos.
+def _probabilities() -> dict[str, float]:
+    """spaCy's word probabilities (log, from a large web corpus)."""
+    return json.loads(gzip.decompress(WORD_PROBABILITIES.read_bytes()))
 
-    From spaCy's word probabilities (log, from a large web corpus): typos such as
-    "canidate" or "docter" are in it too, but far rarer than real words.
-    """
-    probabilities = json.loads(gzip.decompress(WORD_PROBABILITIES.read_bytes()))
-    return frozenset(w for w, p in probabilities.items() if p > MIN_LOG_PROBABILITY)
+
+@lru_cache(maxsize=1)
+def english_words() -> frozenset[str]:
+    """Words common enough in English to be real words, not typos ("canidate" or
+    "docter" are in spaCy's table too, but far rarer than real words)."""
+    return frozenset(w for w, p in _probabilities().items() if p > MIN_LOG_PROBABILITY)
+
+
+@lru_cache(maxsize=1)
+def common_words() -> frozenset[str]:
+    """Everyday words, whatever the topic."""
+    return frozenset(w for w, p in _probabilities().items() if p > COMMON_LOG_PROBABILITY)
+
+
+# Where the table's lemma is a different word: "does" is not the plural of "doe".
+NOT_IN_TABLE = {"does": "do"}
 
 
 def lemma(word: str) -> str:
     """Followed to a fixed point: the table maps "thinners" to "thinner" and "thinner" to "thin"."""
+    if word in NOT_IN_TABLE:
+        return NOT_IN_TABLE[word]
     table = _table()
     for _ in range(3):
         word, previous = table.get(word, word), word

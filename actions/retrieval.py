@@ -22,6 +22,7 @@ from actions import knowledge_base
 from actions.document_parser import Block
 from actions.knowledge_base import KnowledgeBase, Procedure
 from actions.lemmas import english_words, lemmas
+from actions.questions import question_part
 
 TOPICS_FILE = "question_topics.yml"
 # A passage must score at least this much (BM25, summed over the question's
@@ -34,7 +35,7 @@ MAX_PASSAGES = 3
 QUESTION_WORDS = {
     "procedure", "doctor", "need", "happen", "know", "tell", "long", "time", "mean",
     "thing", "ok", "okay", "normal", "expect", "usually", "really", "exactly", "use",
-    "surgery", "surgeon", "perform", "kind", "type", "explain", "plain", "english", "mean",
+    "surgery", "surgeon", "perform", "kind", "type", "explain", "plain", "english", "mean", "patient",
 }
 
 
@@ -94,15 +95,16 @@ class Retriever:
         section_words = {w for s in kb.section_specs for w in lemmas(s.title)}
         self.generic = {lemma for w in ENGLISH_STOP_WORDS for lemma in lemmas(w)}
         self.generic |= QUESTION_WORDS | section_words
-        # A word of a name says which document, not what in it; but a topic's word stays
-        # where the name has a proper name beside it ("do they use a catheter for the
-        # Racz?": "Racz catheter" is a name, "catheter" the question).
-        names = [tuple(lemmas(n)) for p in kb.procedures for n in p.names]
+        # A name in the question says which document, not what in it, in any word order
+        # ("spine imaging anesthesia"); a word of a name that is mostly absent is a
+        # question ("do they use a laser?" is not "laser disc decompression"). A topic's
+        # word stays where the name has a proper name beside it ("do they use a catheter
+        # for the Racz?": "Racz catheter" is a name, "catheter" the question).
+        self.names = [frozenset(lemmas(n)) for p in kb.procedures for n in p.names if lemmas(n)]
         topic_words = {phrase[0] for t in topics for phrase in t.patient_words if len(phrase) == 1}
         english = english_words()
-        asked_about = {w for w in topic_words if all(
-            any(x not in english for x in name if x != w) for name in names if w in name)}
-        self.name_words = {w for name in names for w in name} - asked_about
+        self.asked_about = {w for w in topic_words if all(
+            any(x not in english for x in name if x != w) for name in self.names if w in name)}
 
     @staticmethod
     def _terms(words: tuple[str, ...] | list[str]) -> list[str]:
@@ -120,12 +122,23 @@ class Retriever:
         best = max(length for length, _ in found)
         return [topic for length, topic in found if length == best]
 
+    def question_words(self, question: str, naming: frozenset[str]) -> tuple[str, ...]:
+        """The lemmas that say what is asked: the asking sentences' (actions/questions.py),
+        without the words that name the procedure (a name, or the description that
+        named it: `naming`)."""
+        return tuple(w for w in self._without_names(lemmas(question_part(question))) if w not in naming)
+
+    def _without_names(self, words: list[str]) -> list[str]:
+        present = set(words)
+        named = {w for name in self.names if 2 * len(name & present) >= len(name) for w in name}
+        return [w for w in words if w not in named - self.asked_about]
+
     def search(
-        self, question: str, procedure: Procedure, section_key: str | None
+        self, question: str, procedure: Procedure, section_key: str | None,
+        naming: frozenset[str] = frozenset(),
     ) -> Match | NotInDocument | None:
         """The best answer within the procedure's document, or None for the whole section."""
-        # The procedure's own name says which document, not what in it.
-        words = tuple(w for w in lemmas(question) if w not in self.name_words)
+        words = self.question_words(question, naming)
         specific = [w for w in words if w not in self.generic]
         topics = self.topics_in(words)
         candidates = [i for i, p in enumerate(self.passages) if p.procedure is procedure]
@@ -147,9 +160,11 @@ class Retriever:
             candidates = [i for i in candidates if self.passages[i].section_key == section_key]
         return self._best(candidates, specific, section_key, minimum=MIN_SCORE) if candidates else None
 
-    def closest_section(self, question: str, procedure: Procedure) -> str | None:
+    def closest_section(
+        self, question: str, procedure: Procedure, naming: frozenset[str] = frozenset()
+    ) -> str | None:
         """The section of the procedure's document that the question's words fit best."""
-        words = [w for w in lemmas(question) if w not in self.name_words and w not in self.generic]
+        words = [w for w in self.question_words(question, naming) if w not in self.generic]
         found = self._best([i for i, p in enumerate(self.passages) if p.procedure is procedure],
                            words, None, minimum=MIN_SCORE) if words else None
         return found.section_key if found else None

@@ -12,6 +12,8 @@ and written to bench/results/nlu.json:
   and conversations, urgent recall, off-topic questions not answered. Only its
   counts are kept: its misses are never written or shown, so that nothing is tuned
   on it;
+- the development set (tests/dev/, written the same way): the same figures, and its
+  misses, which may guide changes (`python -m bench.nlu --dev` runs it alone);
 - the benign and red-flag sets (tests/safety/): urgent recall, right tier, false alarms;
 - a sixth procedure added to a copy of the project the way docs/content.md says
   (scripts/clinic_copy.py, trained in the run): its questions answered right;
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import tempfile
 import uuid
 from collections import Counter
@@ -36,6 +39,7 @@ from scripts.local_servers import GUARD_OFF, ROOT, Assistant, running_assistant
 
 HELDOUT = ROOT / "tests" / "heldout"
 SEALED = ROOT / "tests" / "sealed"  # measured only: its misses are never looked at
+DEV = ROOT / "tests" / "dev"  # written like the sealed set; its misses may be read
 SAFETY = ROOT / "tests" / "safety"
 RESULTS = ROOT / "bench" / "results" / "nlu.json"
 ANNOTATION = re.compile(r'\[([^\]]+)\]\{"entity": "procedure", "value": "([^"]+)"\}')
@@ -216,15 +220,19 @@ def conversations(assistant: Assistant, reader: Reader, path: Path, keep_misses:
     return summary(by_kind, procedures) | ({"wrong": wrong} if keep_misses else {})
 
 
-def single_turns(assistant: Assistant, reader: Reader, items: list[dict]) -> dict:
-    """Each question from a new patient; only the counts (used for the sealed set)."""
-    by_kind, procedures = Counter(), Counter()
+def single_turns(assistant: Assistant, reader: Reader, items: list[dict], keep_misses: bool = False) -> dict:
+    """Each question from a new patient; only the counts unless `keep_misses` (never for the sealed set)."""
+    by_kind, procedures, wrong = Counter(), Counter(), []
     for item in items:
-        kind, ok, procedure_right = judge(reader, assistant.send(new_patient(), item["user"]), item["expect"])
+        replies = assistant.send(new_patient(), item["user"])
+        kind, ok, procedure_right = judge(reader, replies, item["expect"])
         by_kind[(kind, ok)] += 1
         if procedure_right is not None:
             procedures[procedure_right] += 1
-    return summary(by_kind, procedures)
+        if not ok and keep_misses:
+            wrong.append({"user": item["user"], "expect": item["expect"],
+                          "got": " ".join(r.get("text") or "" for r in replies)[:160]})
+    return summary(by_kind, procedures) | ({"wrong": wrong} if keep_misses else {})
 
 
 def summary(by_kind: Counter, procedures: Counter) -> dict:
@@ -269,6 +277,28 @@ def safety_sets(assistant: Assistant) -> dict:
 
 def sealed_items() -> list[dict]:
     return yaml.safe_load((SEALED / "questions.yml").read_text())["questions"]
+
+
+def dev_items() -> list[dict]:
+    return yaml.safe_load((DEV / "questions.yml").read_text())["questions"]
+
+
+def dev_sets(assistant: Assistant, reader: Reader) -> tuple[dict, dict]:
+    """tests/dev/, single questions and conversations, misses kept."""
+    return (single_turns(assistant, reader, dev_items(), keep_misses=True),
+            conversations(assistant, reader, DEV / "conversations.yml"))
+
+
+def print_dev_misses() -> None:
+    """`python -m bench.nlu --dev`: the development set only, every miss printed."""
+    reader = Reader(knowledge_base.default())
+    with tempfile.TemporaryDirectory() as workdir, running_assistant(Path(workdir), guard=GUARD_OFF) as assistant:
+        single, talks = dev_sets(assistant, reader)
+    for miss in single["wrong"] + talks["wrong"]:
+        print(f"- {miss.get('conversation', '')} {miss['user']!r}\n    expect {miss['expect']}\n    got    {miss['got']!r}")
+    for name, figures in (("single", single), ("conversations", talks)):
+        print(f"dev {name}: right section of right procedure {figure(figures['right_section_right_procedure'])}, "
+              f"procedure recognition {figure(figures['procedure_recognition'])}, by kind {figures['by_kind']}")
 
 
 def added_items() -> list[dict]:
@@ -345,6 +375,8 @@ def main() -> None:
         print("  sealed set (only its counts are kept)...", flush=True)
         sealed = single_turns(assistant, reader, sealed_items())
         sealed_conversations = conversations(assistant, reader, SEALED / "conversations.yml", keep_misses=False)
+        print("  development set...", flush=True)
+        dev, dev_conversations = dev_sets(assistant, reader)
         print("  benign and red-flag sets...", flush=True)
         safety_figures = safety_sets(assistant)
     print("  a copy of the project with a sixth procedure added as docs/content.md says (trains)...", flush=True)
@@ -379,6 +411,14 @@ def main() -> None:
         ("sealed: conversations, procedure recognition", figure(sealed_conversations["procedure_recognition"]), "-"),
         (f"sealed: conversation turns right, all kinds ({sealed_conversations['turns']})",
          figure(sealed_conversations["right"]), "-"),
+        (f"dev: right section of right procedure, single ({dev['by_kind'].get('section', '-')})",
+         figure(dev["right_section_right_procedure"]), figure(bm25.right_section_right_procedure(dev_items()))),
+        ("dev: procedure recognition, single", figure(dev["procedure_recognition"]), "-"),
+        ("dev: off-topic not answered", figure(dev["out_of_scope_not_answered"]),
+         figure(bm25.out_of_scope_not_answered(dev_items()))),
+        (f"dev: conversations, right section of right procedure "
+         f"({dev_conversations['by_kind'].get('section', '-')})",
+         figure(dev_conversations["right_section_right_procedure"]), "-"),
         (f"red-flag set: urgent recall ({safety_figures['reports']})", figure(safety_figures["urgent_recall"]), "0.000"),
         ("red-flag set: right tier", figure(safety_figures["right_tier"]), "0.000"),
         (f"benign set: false alarms ({safety_figures['benign']})", str(safety_figures["false_alarms"]), "0"),
@@ -393,10 +433,14 @@ def main() -> None:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(
         {"nlu": nlu, "end_to_end": e2e, "safety": safe, "conversations": follow,
-         "sealed": sealed, "sealed_conversations": sealed_conversations, "safety_sets": safety_figures,
+         "sealed": sealed, "sealed_conversations": sealed_conversations,
+         "dev": dev, "dev_conversations": dev_conversations, "safety_sets": safety_figures,
          "added_procedure": added}, indent=2, default=str))
     print(f"Details (held-out and safety-set misses; the sealed set's counts only): {RESULTS.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["--dev"]:
+        print_dev_misses()
+    else:
+        main()

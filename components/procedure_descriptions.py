@@ -19,23 +19,36 @@ from dataclasses import dataclass
 from sklearn.feature_extraction._stop_words import ENGLISH_STOP_WORDS
 
 from actions.knowledge_base import KnowledgeBase, Procedure
-from actions.lemmas import lemmas
+from actions.lemmas import common_words, lemmas
 
 DESCRIBED = "described_procedure"  # the entity, one per candidate, valued with its code
 PROFILE_SECTIONS = ("summary", "purpose")
 MIN_SCORE = 2.0  # about two telling words, or one unique and one shared
 MIN_WORDS = 2  # one word alone ("dye", "needle") is a detail, not a description
 CLOSE = 0.75  # a second procedure this close to the best is a real alternative
+# A word of the names, title or `described_as` describes the procedure more surely
+# than one of its document's Summary or Purpose ("sedation" against "help").
+NAMING_BONUS = 1.5
+# In a conversation already about a procedure, a description moves it to another one
+# only with this much evidence: "how does it help plan surgery?" stays on the discogram.
+SWITCH_SCORE = 2 * MIN_SCORE
 
 
 def content_words(text: str) -> set[str]:
-    return {w for w in lemmas(text) if w not in ENGLISH_STOP_WORDS and len(w) > 2 and not w.isdigit()}
+    """The words that can describe a procedure: not everyday ones ("help", "work")."""
+    common = common_words()
+    return {w for w in lemmas(text)
+            if w not in ENGLISH_STOP_WORDS and w not in common and len(w) > 2 and not w.isdigit()}
+
+
+def naming_text(procedure: Procedure) -> str:
+    return " ".join([*procedure.names, procedure.meta.title, *procedure.meta.described_as])
 
 
 def profile_text(procedure: Procedure) -> str:
     sections = (procedure.section(key) for key in PROFILE_SECTIONS)
     return " ".join([
-        *procedure.names, procedure.meta.title, *procedure.meta.described_as,
+        naming_text(procedure),
         *(block.full_text for section in sections if section for block in section.blocks),
     ])
 
@@ -49,10 +62,18 @@ class Candidate:
 class DescriptionIndex:
     def __init__(self, kb: KnowledgeBase):
         self.profiles = {p.code: content_words(profile_text(p)) for p in kb.procedures}
+        self.naming = {p.code: content_words(naming_text(p)) for p in kb.procedures}
         count = len(self.profiles)
         frequency = {w: sum(w in words for words in self.profiles.values())
                      for words in self.profiles.values() for w in words}
         self.weight = {w: math.log(count / n) for w, n in frequency.items()}
+        self.rare = math.log(count / 2)
+
+    def naming_words(self, text: str, code: str) -> frozenset[str]:
+        """The words of the message that describe procedure `code`: like its name, they
+        say which procedure, not what is asked about it."""
+        profile = self.profiles.get(code, set())
+        return frozenset(w for w in content_words(text) & profile if self.weight[w] > 0)
 
     def candidates(self, text: str) -> list[Candidate]:
         """The procedures the message describes, best first (none if it describes none)."""
@@ -60,8 +81,12 @@ class DescriptionIndex:
         scored = []
         for code, profile in self.profiles.items():
             shared = [w for w in words & profile if self.weight[w] > 0]
-            if len(shared) >= MIN_WORDS:
-                scored.append(Candidate(code, sum(self.weight[w] for w in shared)))
+            # Counted as describing it: its naming words, and words few documents share
+            # ("involve" is in most Summaries).
+            telling = [w for w in shared if w in self.naming[code] or self.weight[w] >= self.rare]
+            if len(telling) >= MIN_WORDS:
+                bonus = {w: NAMING_BONUS if w in self.naming[code] else 1.0 for w in shared}
+                scored.append(Candidate(code, sum(self.weight[w] * bonus[w] for w in shared)))
         scored.sort(key=lambda c: -c.score)
         if not scored or scored[0].score < MIN_SCORE:
             return []

@@ -277,3 +277,39 @@ def test_what_the_document_does_not_say_comes_with_the_closest_section():
         "ask_recovery", "is it ok to drive a week after the nucleoplasty?", ["62287"]))
     assert messages[0]["response"] == "utter_not_in_document"
     assert messages[1]["text"].startswith("Percutaneous disc decompression (nucleoplasty), CPT 62287 — Recovery")
+
+
+def fallback_tracker(text, procedure=None, ranking=(("ask_recovery", 0.3),)):
+    unsure = tracker("nlu_fallback", text, procedure=procedure)
+    unsure.latest_message["intent_ranking"] = [{"name": "nlu_fallback", "confidence": 0.4}] + [
+        {"name": name, "confidence": confidence} for name, confidence in ranking]
+    return unsure
+
+
+def test_an_unsure_follow_up_is_answered_about_the_conversations_procedure(feedback_db):
+    messages, events = run(ActionCannotAnswer(), fallback_tracker("will he go home the same day?", procedure="62264"))
+    assert messages[0]["text"].startswith("Epidural adhesiolysis (Racz procedure), CPT 62264")
+    assert "Recovery" in messages[0]["text"]
+    assert {"event": "slot", "timestamp": None, "name": "section", "value": "recovery"} in events
+
+
+@pytest.mark.parametrize("text, procedure, ranking", [
+    ("will he go home the same day?", None, (("ask_recovery", 0.3),)),  # no conversation yet
+    ("xqzvj bnmkw", "62264", (("ask_recovery", 0.3),)),  # keyboard noise
+    ("will he go home the same day?", "62264", (("ask_recovery", 0.1),)),  # no real guess
+    ("will he go home the same day?", "62264", (("out_of_scope", 0.3),)),
+])
+def test_an_unsure_reading_without_a_likely_follow_up_says_so(feedback_db, text, procedure, ranking):
+    messages, _ = run(ActionCannotAnswer(), fallback_tracker(text, procedure, ranking))
+    assert messages[0]["response"] == "utter_default"
+
+
+def test_a_weak_description_does_not_move_the_conversation_to_another_procedure():
+    weak = tracker("ask_benefits", "how does it help plan surgery?", procedure="62290")
+    weak.latest_message["entities"] = [{"entity": "described_procedure", "value": "+22870", "confidence": 2.1}]
+    messages, _ = run(ActionAnswerSection(), weak)
+    assert messages[0]["text"].startswith("Lumbar discography (discogram), CPT 62290")
+    strong = tracker("ask_benefits", "what are the benefits of the spacer implant between my vertebrae?", procedure="62290")
+    strong.latest_message["entities"] = [{"entity": "described_procedure", "value": "+22870", "confidence": 5.0}]
+    messages, _ = run(ActionAnswerSection(), strong)
+    assert messages[0]["text"].startswith("Interspinous spacer, second level (lumbar), CPT +22870")

@@ -25,6 +25,8 @@ def codes(index, text):
         ("how long does the procedure to break up scar tissue take", "62264"),
         ("the implant between the bones of my lower back", "+22870"),
         ("the diagnostic spine procedure with anesthesia", "01935"),
+        ("the sedation for my spine imaging", "01935"),
+        ("the spacer between my vertebrae", "+22870"),
     ],
 )
 def test_descriptions_name_the_procedure(index, text, code):
@@ -34,7 +36,9 @@ def test_descriptions_name_the_procedure(index, text, code):
 @pytest.mark.parametrize(
     "text",
     ["what are the risks", "will the needle hurt", "is the dye safe", "can i drive after",
-     "my back surgery", "how long does it take", "the injection"],
+     "my back surgery", "how long does it take", "the injection",
+     # everyday words in a procedure's Summary ("involves", "help") describe nothing
+     "what does having your gallbladder removed involve?", "how does it help plan surgery?"],
 )
 def test_a_detail_alone_describes_no_procedure(index, text):
     assert codes(index, text) == []
@@ -47,3 +51,9 @@ def test_a_procedure_a_clinic_adds_is_described_by_its_own_document(tmp_path):
     add_procedure(project, ADDED / "62323.txt", ADDED / "procedure.yml")
     index = DescriptionIndex(knowledge_base.load(project / "data" / "knowledge_base"))
     assert codes(index, "the steroid shot into the epidural space of my lower back") == ["62323"]
+
+
+def test_the_words_that_described_a_procedure_are_its_naming_words(index):
+    words = index.naming_words("who does the procedure where they shrink my disc with a needle?", "62287")
+    assert {"shrink", "needle"} <= words
+    assert "who" not in words

@@ -29,22 +29,23 @@ def _table() -> dict[str, str]:
 
 
 @lru_cache(maxsize=1)
-def _probabilities() -> dict[str, float]:
-    """spaCy's word probabilities (log, from a large web corpus)."""
-    return json.loads(gzip.decompress(WORD_PROBABILITIES.read_bytes()))
+def _word_sets() -> tuple[frozenset[str], frozenset[str]]:
+    """(real words, everyday words) from spaCy's word probabilities (log, from a large
+    web corpus), read once; the table itself is not kept (150 MB)."""
+    probabilities = json.loads(gzip.decompress(WORD_PROBABILITIES.read_bytes()))
+    return (frozenset(w for w, p in probabilities.items() if p > MIN_LOG_PROBABILITY),
+            frozenset(w for w, p in probabilities.items() if p > COMMON_LOG_PROBABILITY))
 
 
-@lru_cache(maxsize=1)
 def english_words() -> frozenset[str]:
     """Words common enough in English to be real words, not typos ("canidate" or
     "docter" are in spaCy's table too, but far rarer than real words)."""
-    return frozenset(w for w, p in _probabilities().items() if p > MIN_LOG_PROBABILITY)
+    return _word_sets()[0]
 
 
-@lru_cache(maxsize=1)
 def common_words() -> frozenset[str]:
     """Everyday words, whatever the topic."""
-    return frozenset(w for w, p in _probabilities().items() if p > COMMON_LOG_PROBABILITY)
+    return _word_sets()[1]
 
 
 # Where the table's lemma is a different word: "does" is not the plural of "doe".

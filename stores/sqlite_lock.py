@@ -18,18 +18,18 @@ import json
 import os
 import sqlite3
 from contextlib import contextmanager
-from typing import Callable, Iterator, Optional, Text, Tuple, TypeVar
+from typing import Iterator, Optional, Text
 
 from rasa.core.lock import TicketLock
-from rasa.core.lock_store import LOCK_LIFETIME, LockError, LockStore
+from rasa.core.lock_store import LockStore
 from rasa.utils.endpoints import EndpointConfig
 
-T = TypeVar("T")
-KEEP, SAVE, DELETE = "keep", "save", "delete"
+from stores.atomic_lock import DELETE, SAVE, AtomicLockChanges, Change, T
+
 BUSY_TIMEOUT_SECONDS = 10  # a transaction here takes microseconds; this is for a stalled process
 
 
-class SQLiteLockStore(LockStore):
+class SQLiteLockStore(AtomicLockChanges, LockStore):
     def __init__(self, endpoint_config: EndpointConfig) -> None:
         db = endpoint_config.kwargs.get("db") or endpoint_config.url
         if not db:
@@ -73,10 +73,8 @@ class SQLiteLockStore(LockStore):
             "SELECT data FROM locks WHERE conversation_id = ?", (conversation_id,)).fetchone()
         return TicketLock.from_dict(json.loads(row[0])) if row else None
 
-    def _change(
-        self, conversation_id: Text, change: Callable[[Optional[TicketLock]], Tuple[str, Optional[TicketLock], T]]
-    ) -> T:
-        """Applies `change` to the stored lock, no other process reading or writing meanwhile."""
+    def _change(self, conversation_id: Text, change: Change) -> T:
+        # SQLite's write lock, taken before reading, keeps every other process out.
         with self.transaction() as connection:
             what, lock, result = change(self._read(connection, conversation_id))
             if what == SAVE:
@@ -96,47 +94,6 @@ class SQLiteLockStore(LockStore):
 
     def save_lock(self, lock: TicketLock) -> None:
         self._change(lock.conversation_id, lambda _: (SAVE, lock, None))
-
-    # Rasa's read-change-writes, each made atomic (as stores/redis_lock.py).
-
-    def issue_ticket(self, conversation_id: Text, lock_lifetime: float = LOCK_LIFETIME) -> int:
-        def issue(lock: Optional[TicketLock]):
-            lock = lock or self.create_lock(conversation_id)
-            return SAVE, lock, lock.issue_ticket(lock_lifetime)
-
-        try:
-            return self._change(conversation_id, issue)
-        except Exception as error:
-            raise LockError(f"Error while acquiring lock. Error:\n{error}") from error
-
-    def update_lock(self, conversation_id: Text) -> None:
-        def remove_expired(lock: Optional[TicketLock]):
-            if lock is None:
-                return KEEP, None, None
-            lock.remove_expired_tickets()
-            return SAVE, lock, None
-
-        self._change(conversation_id, remove_expired)
-
-    def finish_serving(self, conversation_id: Text, ticket_number: int) -> None:
-        def finish(lock: Optional[TicketLock]):
-            if lock is None:
-                return KEEP, None, None
-            lock.remove_ticket_for(ticket_number)
-            return SAVE, lock, None
-
-        self._change(conversation_id, finish)
-
-    def cleanup(self, conversation_id: Text, ticket_number: int) -> None:
-        """Finishes the ticket and removes the lock if no one waits, in one step."""
-
-        def finish(lock: Optional[TicketLock]):
-            if lock is None:
-                return KEEP, None, None
-            lock.remove_ticket_for(ticket_number)
-            return (SAVE if lock.is_someone_waiting() else DELETE), lock, None
-
-        self._change(conversation_id, finish)
 
 
 def _alive(pid: Optional[int]) -> bool:

@@ -12,17 +12,15 @@ base (actions/actions.py), not by the classifier.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import List, Optional
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
-from rasa.nlu.constants import SPACY_DOCS, TOKENS_NAMES
+from rasa.nlu.constants import SPACY_DOCS
 from rasa.nlu.tokenizers.tokenizer import Token
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
-from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from components.token_rewriter import TokenRewriter
 
 PLACEHOLDER = "procedurename"
 
@@ -37,23 +35,9 @@ def masked(tokens: List[Token], names: List[tuple[int, int]]) -> List[Token]:
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
-class NameMasker(GraphComponent):
-    @classmethod
-    def create(
-        cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "NameMasker":
-        return cls()
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        self.process(training_data.training_examples)
-        return training_data
-
-    def process(self, messages: List[Message]) -> List[Message]:
-        for message in messages:
-            doc = message.get(SPACY_DOCS[TEXT])
-            tokens = message.get(TOKENS_NAMES[TEXT])
-            if doc is not None and tokens and doc.ents:
-                names = [(ent.start_char, ent.end_char) for ent in doc.ents]
-                message.set(TOKENS_NAMES[TEXT], masked(tokens, names))
-        return messages
+class NameMasker(TokenRewriter):
+    def rewrite(self, message: Message, tokens: List[Token]) -> Optional[List[Token]]:
+        doc = message.get(SPACY_DOCS[TEXT])
+        if doc is None or not doc.ents:
+            return None
+        return masked(tokens, [(ent.start_char, ent.end_char) for ent in doc.ents])

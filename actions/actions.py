@@ -38,10 +38,6 @@ from actions.plain_words import (
 from actions.retrieval import Match, NotInDocument
 from components.procedure_descriptions import DESCRIBED, SWITCH_SCORE, DescriptionIndex
 
-# Loaded and indexed when the action server starts, not on the first patient's
-# question (which took a second longer); a broken document stops it at startup.
-retrieval.default()
-
 OVERVIEW = "summary"  # what "tell me about X" shows first
 # "How long?" right after one of these sections asks about it, not the procedure's duration.
 ELLIPTICAL_DURATION_SECTIONS = {"recovery", "preparation"}
@@ -113,6 +109,16 @@ def descriptions() -> DescriptionIndex:
     return DescriptionIndex(knowledge_base.default())
 
 
+def warm_up() -> None:
+    """Loads and indexes what the answers read. The action server calls it when it
+    starts (rasa_sdk_plugins/warm_up.py): else the first patient's question took a
+    second longer, and a broken document would show only then."""
+    retrieval.default()
+    descriptions()
+    glossary.default()
+    english_words()
+
+
 def naming_words(tracker: Tracker, procedure: Procedure) -> frozenset[str]:
     """The words that described the procedure, when the message named it that way."""
     if procedures_in_message(knowledge_base.default(), tracker) or procedure.code not in entity_values(tracker, DESCRIBED):
@@ -167,9 +173,10 @@ def likely_follow_up(tracker: Tracker) -> str | None:
     """The section question an unsure reading most likely is, in a conversation
     already about a procedure: "will he go home the same day?" after an answer on
     the Racz procedure is a question about it, not one the assistant cannot answer."""
-    words = [w for w in lemmas(typed_text(tracker)) if w in english_words() and w not in ENGLISH_STOP_WORDS]
-    if not tracker.get_slot("procedure") or not words:  # not keyboard noise
+    if not tracker.get_slot("procedure"):
         return None
+    if not any(w in english_words() and w not in ENGLISH_STOP_WORDS for w in lemmas(typed_text(tracker))):
+        return None  # keyboard noise
     ranking = [i for i in tracker.latest_message.get("intent_ranking") or [] if i.get("name") != "nlu_fallback"]
     best = ranking[0] if ranking else {}
     if (best.get("name") or "").startswith(SECTION_INTENT_PREFIX) and (best.get("confidence") or 0) >= FOLLOW_UP_MIN:

@@ -6,8 +6,9 @@ docs, "Sanic Extensions") and calls `init_hooks`; nothing else imports it.
 
 import pluggy
 
-from rasa_sdk_plugins import access
+from rasa_sdk_plugins import access, warm_up
 
 
 def init_hooks(manager: pluggy.PluginManager) -> None:
     manager.register(access)
+    manager.register(warm_up)

@@ -12,8 +12,9 @@ and written to bench/results/nlu.json:
   and conversations, urgent recall, off-topic questions not answered. Only its
   counts are kept: its misses are never written or shown, so that nothing is tuned
   on it;
-- the development set (tests/dev/, written the same way): the same figures, and its
-  misses, which may guide changes (`python -m bench.nlu --dev` runs it alone);
+- the development sets (tests/dev/, written the same way, and tests/dev/formerly_sealed/,
+  the sealed set until 2026-12-02): the same figures, and their misses, which may guide
+  changes (`python -m bench.nlu --dev` runs them alone);
 - the benign and red-flag sets (tests/safety/): urgent recall, right tier, false alarms;
 - a sixth procedure added to a copy of the project the way docs/content.md says
   (scripts/clinic_copy.py, trained in the run): its questions answered right;
@@ -40,6 +41,8 @@ from scripts.local_servers import GUARD_OFF, ROOT, Assistant, running_assistant
 HELDOUT = ROOT / "tests" / "heldout"
 SEALED = ROOT / "tests" / "sealed"  # measured only: its misses are never looked at
 DEV = ROOT / "tests" / "dev"  # written like the sealed set; its misses may be read
+# Development sets: helper-written like the sealed set (the earlier sealed set became one).
+DEV_SETS = {"dev": DEV, "dev, formerly sealed": DEV / "formerly_sealed"}
 SAFETY = ROOT / "tests" / "safety"
 RESULTS = ROOT / "bench" / "results" / "nlu.json"
 ANNOTATION = re.compile(r'\[([^\]]+)\]\{"entity": "procedure", "value": "([^"]+)"\}')
@@ -279,26 +282,30 @@ def sealed_items() -> list[dict]:
     return yaml.safe_load((SEALED / "questions.yml").read_text())["questions"]
 
 
-def dev_items() -> list[dict]:
-    return yaml.safe_load((DEV / "questions.yml").read_text())["questions"]
+def dev_items(folder: Path) -> list[dict]:
+    return yaml.safe_load((folder / "questions.yml").read_text())["questions"]
 
 
-def dev_sets(assistant: Assistant, reader: Reader) -> tuple[dict, dict]:
-    """tests/dev/, single questions and conversations, misses kept."""
-    return (single_turns(assistant, reader, dev_items(), keep_misses=True),
-            conversations(assistant, reader, DEV / "conversations.yml"))
+def dev_sets(assistant: Assistant, reader: Reader) -> dict[str, tuple[dict, dict]]:
+    """Each development set's single questions and conversations, misses kept."""
+    return {name: (single_turns(assistant, reader, dev_items(folder), keep_misses=True),
+                   conversations(assistant, reader, folder / "conversations.yml"))
+            for name, folder in DEV_SETS.items()}
 
 
 def print_dev_misses() -> None:
-    """`python -m bench.nlu --dev`: the development set only, every miss printed."""
+    """`python -m bench.nlu --dev`: the development sets only, every miss printed."""
     reader = Reader(knowledge_base.default())
     with tempfile.TemporaryDirectory() as workdir, running_assistant(Path(workdir), guard=GUARD_OFF) as assistant:
-        single, talks = dev_sets(assistant, reader)
-    for miss in single["wrong"] + talks["wrong"]:
-        print(f"- {miss.get('conversation', '')} {miss['user']!r}\n    expect {miss['expect']}\n    got    {miss['got']!r}")
-    for name, figures in (("single", single), ("conversations", talks)):
-        print(f"dev {name}: right section of right procedure {figure(figures['right_section_right_procedure'])}, "
-              f"procedure recognition {figure(figures['procedure_recognition'])}, by kind {figures['by_kind']}")
+        sets = dev_sets(assistant, reader)
+    for name, (single, talks) in sets.items():
+        print(f"# {name}")
+        for miss in single["wrong"] + talks["wrong"]:
+            print(f"- {miss.get('conversation', '')} {miss['user']!r}\n    expect {miss['expect']}\n    got    {miss['got']!r}")
+    for name, (single, talks) in sets.items():
+        for kind, figures in (("single", single), ("conversations", talks)):
+            print(f"{name} {kind}: right section of right procedure {figure(figures['right_section_right_procedure'])}, "
+                  f"procedure recognition {figure(figures['procedure_recognition'])}, by kind {figures['by_kind']}")
 
 
 def added_items() -> list[dict]:
@@ -355,6 +362,22 @@ def figure(value) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
+def dev_rows(dev: dict[str, tuple[dict, dict]], bm25: BM25) -> list[tuple[str, str, str]]:
+    rows = []
+    for name, (single, talks) in dev.items():
+        items = dev_items(DEV_SETS[name])
+        rows += [
+            (f"{name}: right section of right procedure, single ({single['by_kind'].get('section', '-')})",
+             figure(single["right_section_right_procedure"]), figure(bm25.right_section_right_procedure(items))),
+            (f"{name}: procedure recognition, single", figure(single["procedure_recognition"]), "-"),
+            (f"{name}: off-topic not answered", figure(single["out_of_scope_not_answered"]),
+             figure(bm25.out_of_scope_not_answered(items))),
+            (f"{name}: conversations, right section of right procedure ({talks['by_kind'].get('section', '-')})",
+             figure(talks["right_section_right_procedure"]), "-"),
+        ]
+    return rows
+
+
 def main() -> None:
     kb = knowledge_base.default()
     reader = Reader(kb)
@@ -375,8 +398,8 @@ def main() -> None:
         print("  sealed set (only its counts are kept)...", flush=True)
         sealed = single_turns(assistant, reader, sealed_items())
         sealed_conversations = conversations(assistant, reader, SEALED / "conversations.yml", keep_misses=False)
-        print("  development set...", flush=True)
-        dev, dev_conversations = dev_sets(assistant, reader)
+        print("  development sets...", flush=True)
+        dev = dev_sets(assistant, reader)
         print("  benign and red-flag sets...", flush=True)
         safety_figures = safety_sets(assistant)
     print("  a copy of the project with a sixth procedure added as docs/content.md says (trains)...", flush=True)
@@ -411,14 +434,7 @@ def main() -> None:
         ("sealed: conversations, procedure recognition", figure(sealed_conversations["procedure_recognition"]), "-"),
         (f"sealed: conversation turns right, all kinds ({sealed_conversations['turns']})",
          figure(sealed_conversations["right"]), "-"),
-        (f"dev: right section of right procedure, single ({dev['by_kind'].get('section', '-')})",
-         figure(dev["right_section_right_procedure"]), figure(bm25.right_section_right_procedure(dev_items()))),
-        ("dev: procedure recognition, single", figure(dev["procedure_recognition"]), "-"),
-        ("dev: off-topic not answered", figure(dev["out_of_scope_not_answered"]),
-         figure(bm25.out_of_scope_not_answered(dev_items()))),
-        (f"dev: conversations, right section of right procedure "
-         f"({dev_conversations['by_kind'].get('section', '-')})",
-         figure(dev_conversations["right_section_right_procedure"]), "-"),
+        *dev_rows(dev, bm25),
         (f"red-flag set: urgent recall ({safety_figures['reports']})", figure(safety_figures["urgent_recall"]), "0.000"),
         ("red-flag set: right tier", figure(safety_figures["right_tier"]), "0.000"),
         (f"benign set: false alarms ({safety_figures['benign']})", str(safety_figures["false_alarms"]), "0"),
@@ -434,7 +450,7 @@ def main() -> None:
     RESULTS.write_text(json.dumps(
         {"nlu": nlu, "end_to_end": e2e, "safety": safe, "conversations": follow,
          "sealed": sealed, "sealed_conversations": sealed_conversations,
-         "dev": dev, "dev_conversations": dev_conversations, "safety_sets": safety_figures,
+         "dev": dev, "safety_sets": safety_figures,
          "added_procedure": added}, indent=2, default=str))
     print(f"Details (held-out and safety-set misses; the sealed set's counts only): {RESULTS.relative_to(ROOT)}")
 

@@ -150,7 +150,10 @@ class Retriever:
             ]
             if not on_topic:
                 return NotInDocument(topics[0].name, any(t.document_words for t in topics))
-            return self._best(on_topic, specific + topic_words, section_key, minimum=0.0)
+            # The section asked about, where it speaks of the topic ("how do I look after
+            # the incision?" is recovery, not the steps' "a small incision is made").
+            asked = [i for i in on_topic if self.passages[i].section_key == section_key]
+            return self._best(asked or on_topic, specific + topic_words, section_key, minimum=0.0)
         if not specific:
             return None
         # Without a topic, a word in common is weak evidence: stay in the section asked

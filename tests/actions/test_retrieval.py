@@ -25,6 +25,9 @@ def search():
         ("should I stop taking aspirin before", "62290", "preparation", "preparation", "Avoiding anti-inflammatory medications"),
         # "laser" is a word of a name ("laser disc decompression") that is not in the question
         ("Do they use a laser during nucleoplasty?", "62287", "equipment", "procedure_steps", "Through the needle"),
+        # the section asked about speaks of the incision: not the steps' "A small incision is made"
+        ("How do I look after the incision after the spacer?", "+22870", "recovery", "recovery",
+         "Post-procedure care includes"),
         # the story before the question is not what is asked (no "physical therapy" answer)
         ("I've had sciatica for months and physical therapy didn't help. Am I the kind of patient "
          "a nucleoplasty is meant for?", "62287", "indications", "indications", None),

@@ -112,8 +112,12 @@ class RedFlagMatcher:
         def categories(span) -> set[str]:
             # A cue inside the symptom's own words ("never" in "never been this bad") is
             # part of it: medspaCy 1.3.1's overlap test misses a cue wholly inside a target.
-            return {m.category for m in span._.modifiers
-                    if not span.start <= m.modifier_span[0] < m.modifier_span[1] <= span.end}
+            # A condition that starts before them and runs into them ("if i got" in "if
+            # [i got a fever]") is the symptom's, though medspaCy links it to none.
+            into = {m.category for m in doc._.context_graph.modifiers
+                    if m.category == "HYPOTHETICAL" and m.modifier_span[0] < span.start < m.modifier_span[1]}
+            return into | {m.category for m in span._.modifiers
+                           if not span.start <= m.modifier_span[0] < m.modifier_span[1] <= span.end}
 
         def now(span) -> bool:
             return not categories(span)

@@ -86,6 +86,8 @@ def test_a_question_that_also_reports_is_flagged(matcher):
         "my husband fainted at his own procedure last year",
         "my friend passed out at his procedure",
         "I had a fever last month but it is gone, can I still have the discogram?",
+        # long-standing, the reason for the procedure, not new since it
+        "I've had numbness in my legs from stenosis for years, long before any procedure. Is that what the spacer treats?",
     ],
 )
 def test_a_symptom_negated_past_or_someone_elses_is_not_reported(matcher, message):
@@ -98,6 +100,8 @@ def test_a_symptom_negated_past_or_someone_elses_is_not_reported(matcher, messag
     [
         ("what should I do if I get a fever?", "care_team"),
         ("what if I lose control of my bladder after the spacer?", "emergency"),
+        ("If I got a fever after the nucleoplasty, would that be one of the known risks?", "care_team"),
+        ("I'm scared of being paralyzed. Could the nucleoplasty damage my nerves?", "emergency"),
     ],
 )
 def test_a_symptom_asked_about_is_conditional(matcher, message, tier):
@@ -113,6 +117,10 @@ def test_a_symptom_asked_about_is_conditional(matcher, message, tier):
         ("I had the discogram last week and now I can't feel my legs", "leg_weakness_numbness"),
         ("my friend drove me home and now I can't stop vomiting", "severe_new_pain_vomiting"),
         ("I have a fever since yesterday, what should I do if it gets worse?", "fever_chills"),
+        # a fear, then a report
+        ("I'm scared of being paralyzed, my legs are numb since this morning", "leg_weakness_numbness"),
+        ("the dye will cause a reaction, my throat is swelling", "breathing_allergy"),
+        ("my legs have been numb for years but since the spacer I can't feel my feet", "leg_weakness_numbness"),
     ],
 )
 def test_a_report_now_is_escalated_whatever_else_the_message_says(matcher, message, flag):

@@ -12,7 +12,9 @@ base (actions/actions.py), not by the classifier.
 
 from __future__ import annotations
 
-from typing import List, Optional
+import hashlib
+from pathlib import Path
+from typing import Any, Dict, List, Optional
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.constants import SPACY_DOCS
@@ -23,6 +25,20 @@ from rasa.shared.nlu.training_data.message import Message
 from components.token_rewriter import TokenRewriter
 
 PLACEHOLDER = "procedurename"
+# Built from the knowledge base by `make train` (config.yml: SpacyNLP's `model`).
+SPACY_PIPELINE = Path(__file__).resolve().parent.parent / "models" / "spacy_pipeline"
+
+
+def pipeline_fingerprint(path: Optional[Path] = None) -> Optional[str]:
+    """A hash of the spaCy pipeline's files (None if it is not built)."""
+    path = path or SPACY_PIPELINE
+    files = sorted(f for f in path.rglob("*") if f.is_file()) if path.is_dir() else []
+    if not files:
+        return None
+    digest = hashlib.sha256()
+    for f in files:
+        digest.update(str(f.relative_to(path)).encode() + b"\0" + f.read_bytes())
+    return digest.hexdigest()
 
 
 def masked(tokens: List[Token], names: List[tuple[int, int]]) -> List[Token]:
@@ -36,6 +52,13 @@ def masked(tokens: List[Token], names: List[tuple[int, int]]) -> List[Token]:
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
 class NameMasker(TokenRewriter):
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[str, Any]) -> Optional[str]:
+        # Rasa fingerprints SpacyNLP by its path alone, and the pipeline is rebuilt at the
+        # same path when a procedure is added: without this, `rasa train` would restore
+        # the classifier trained on the old names from its cache.
+        return pipeline_fingerprint()
+
     def rewrite(self, message: Message, tokens: List[Token]) -> Optional[List[Token]]:
         doc = message.get(SPACY_DOCS[TEXT])
         if doc is None or not doc.ents:

@@ -4,7 +4,8 @@ Each pattern's id is the procedure's CPT code, so a match is already normalised.
 Names tolerate one typo (that is not another real word) per word of five letters or more (spaCy 3.4 has no fuzzy
 matcher, so the misspelled forms are listed in an `IN` set, which matches in O(1)),
 any determiner or possessive where the name has an article or a preposition ("anesthesia
-for my spine scan", "sedation for my spine imaging"), and hyphens written as spaces or left out.
+for my spine scan", "sedation for my spine imaging"), hyphens written as spaces or left out,
+a word spelt as it sounds ("discografy") and a one-word name written as two ("nucleo plasty").
 """
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ DETERMINERS = (*ARTICLES, "my", "your", "his", "her", "their", "our", "this", "t
 PREPOSITIONS = ("for", "of", "in", "on", "with", "to")
 OPTIONAL_DETERMINER = {"LOWER": {"IN": list(DETERMINERS)}, "OP": "?"}
 MIN_FUZZY_LENGTH = 5
+# Spelt as it sounds, then one typo: "discografy", "diskografy".
+SOUNDS_ALIKE = (("ph", "f"), ("c", "k"))
+# A one-word name written as two words: "nucleo plasty", "adhesio lysis".
+MIN_SPLIT_LENGTH, MIN_PART_LENGTH = 8, 3
 
 
 def _token_pattern(token: str, fuzzy: bool) -> dict:
@@ -32,9 +37,17 @@ def _token_pattern(token: str, fuzzy: bool) -> dict:
     if fuzzy and token.isalpha() and len(token) >= MIN_FUZZY_LENGTH:
         # A typo, never another real word: "spaced" is not "spacer", "spacers" is.
         real_words = english_words()
-        variants = {v for v in one_typo_variants(token) if v not in real_words or lemma(v) == lemma(token)}
+        variants = {v for form in _spelt_alike(token) for v in one_typo_variants(form)
+                    if v not in real_words or lemma(v) == lemma(token)}
         return {"LOWER": {"IN": sorted(variants)}}
     return {"LOWER": token}
+
+
+def _spelt_alike(token: str) -> set[str]:
+    forms = {token}
+    for written, sound in SOUNDS_ALIKE:
+        forms |= {form.replace(written, sound) for form in forms}
+    return forms
 
 
 def _spellings(name: str) -> set[str]:
@@ -53,6 +66,10 @@ def _fuzzy_patterns(nlp: Language, names: Iterable[str]) -> Iterable[list[dict]]
                 if token in PREPOSITIONS and following not in (*ARTICLES, None):
                     pattern.append(OPTIONAL_DETERMINER)
             yield pattern
+            if len(tokens) == 1 and tokens[0].isalpha() and len(tokens[0]) >= MIN_SPLIT_LENGTH:
+                word = tokens[0]
+                for i in range(MIN_PART_LENGTH, len(word) - MIN_PART_LENGTH + 1):
+                    yield [{"LOWER": word[:i]}, {"LOWER": word[i:]}]
 
 
 def _name_patterns(nlp: Language, procedure: Procedure) -> Iterable[list[dict]]:

@@ -7,7 +7,10 @@ import spacy
 import yaml
 from rasa.nlu.tokenizers.tokenizer import Token
 
-from components.name_masker import PLACEHOLDER, masked
+from rasa.engine.training.fingerprinting import calculate_fingerprint_key
+
+from components import name_masker
+from components.name_masker import PLACEHOLDER, NameMasker, masked
 from tests.conftest import ROOT
 
 
@@ -54,3 +57,21 @@ def test_no_out_of_scope_example_names_a_topic_of_other_topics(nlp):
                 if any(ent.label_ == "other_topic" for ent in nlp(example.lower()).ents):
                     naming.append(example)
     assert naming == []
+
+
+def test_a_rebuilt_spacy_pipeline_retrains_what_reads_the_masks(tmp_path, monkeypatch):
+    """Rasa fingerprints SpacyNLP by its path only: when `make train` rebuilds the pipeline
+    at that path (a procedure added), the classifier must not come back from Rasa's cache."""
+    pipeline = tmp_path / "spacy_pipeline"
+    (pipeline / "entity_ruler").mkdir(parents=True)
+    patterns = pipeline / "entity_ruler" / "patterns.jsonl"
+    monkeypatch.setattr(name_masker, "SPACY_PIPELINE", pipeline)
+
+    def key():
+        return calculate_fingerprint_key(NameMasker, {}, {})
+
+    patterns.write_text('{"label": "procedure", "pattern": "discogram", "id": "62290"}\n')
+    before = key()
+    assert key() == before  # nothing changed: the cache is used
+    patterns.write_text(patterns.read_text() + '{"label": "procedure", "pattern": "epidural", "id": "62323"}\n')
+    assert key() != before

@@ -50,6 +50,9 @@ def codes(nlp, text):
         ("-racz recovery", [("racz", "62264")]),
         ("racz?how long", [("racz", "62264")]),
         ("(discogram)", [("discogram", "62290")]),
+        # Spelt as it sounds, and a one-word name written as two.
+        ("discografy what is it for", [("discografy", "62290")]),
+        ("wat do they do in a nucleo plasty step by step", [("nucleo plasty", "62287")]),
     ],
 )
 def test_procedure_names_become_cpt_codes(nlp, text, expected):

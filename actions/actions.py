@@ -363,7 +363,12 @@ class ActionAnswerSection(Action):
 
         section = procedure.section(key)
         if section is None:
-            closest = retrieval.default().closest_section(question, procedure, naming_words(tracker, procedure)) if question else None
+            otherwise = kb.section_spec(key).otherwise if kb.section_spec(key) else None
+            if otherwise and procedure.section(otherwise):
+                closest = otherwise
+            else:
+                closest = retrieval.default().closest_section(
+                    question, procedure, naming_words(tracker, procedure)) if question else None
             dispatcher.utter_message(
                 response="utter_section_not_covered_closest" if closest else "utter_section_not_covered",
                 procedure=procedure.label, section=section_title(kb, key).lower(),

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, validator
 
 BULLET = re.compile(r"^(?:[•\-\*–·]|(?P<number>\d{1,2})[.)])\s+(?P<text>\S.*)$")
 # A short phrase ending in a colon that opens an item ("Common risks: ...").
@@ -34,6 +34,8 @@ class SectionSpec(BaseModel):
     title: str
     headings: list[str] = Field(min_items=1)
     keywords: list[str] = []
+    # The section that answers instead in a document without this one (the steps name the tools).
+    otherwise: str | None = None
 
 
 class DocumentFormat(BaseModel):
@@ -43,6 +45,14 @@ class DocumentFormat(BaseModel):
     common_names_label: str
     ignored_lines: list[str] = []
     ignored_line_prefixes: list[str] = []
+
+    @validator("sections")
+    def _otherwise_is_a_section(cls, sections: list[SectionSpec]) -> list[SectionSpec]:
+        keys = {s.key for s in sections}
+        for spec in sections:
+            if spec.otherwise is not None and spec.otherwise not in keys - {spec.key}:
+                raise ValueError(f"section {spec.key}: `otherwise: {spec.otherwise}` is not another section")
+        return sections
 
     def section_for_heading(self, line: str) -> SectionSpec | None:
         wanted = _normalise_heading(line)

@@ -64,12 +64,12 @@ def test_misspelled_lay_question(assistant):
     assert replies[0]["text"].startswith("Percutaneous disc decompression (nucleoplasty), CPT 62287 — Risks")
 
 
-def test_a_missing_section_is_said_honestly_with_what_is_covered(assistant):
+def test_a_missing_section_is_said_honestly_with_the_one_that_answers_instead(assistant):
     replies = assistant.send(new_patient(), "what tools and equipment are used for a discogram?")
     assert replies[0]["text"].startswith(
-        "The patient document on Lumbar discography (discogram), CPT 62290 does not cover tools and equipment"
+        "The patient document on Lumbar discography (discogram), CPT 62290 has no section on tools and equipment"
     )
-    assert "Recovery" in [b["title"] for b in replies[0]["buttons"]]
+    assert "CPT 62290 — What happens during the procedure:" in replies[1]["text"]
     covered = assistant.send(new_patient(), "what equipment do they use for the anesthesia for spine imaging")
     assert "• Needles and syringes" in covered[0]["text"]
 

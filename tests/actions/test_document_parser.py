@@ -146,3 +146,14 @@ def test_a_file_that_is_not_utf8_is_rejected(tmp_path, fmt):
 
     with pytest.raises(DocumentError, match="99999.txt: not UTF-8 text"):
         parse_document(path, fmt)
+
+
+def test_a_section_answering_instead_must_be_another_section(fmt):
+    from pydantic import ValidationError
+
+    from actions.document_parser import DocumentFormat
+
+    data = fmt.dict()
+    data["sections"][0]["otherwise"] = "costs"
+    with pytest.raises(ValidationError, match="`otherwise: costs` is not another section"):
+        DocumentFormat(**data)

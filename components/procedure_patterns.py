@@ -58,7 +58,7 @@ def _spellings(name: str) -> set[str]:
 
 def _fuzzy_patterns(nlp: Language, names: Iterable[str]) -> Iterable[list[dict]]:
     for name in names:
-        for spelling in _spellings(name):
+        for spelling in sorted(_spellings(name)):
             tokens = [t.text for t in nlp.make_doc(spelling)]
             pattern = []
             for token, following in zip(tokens, [*tokens[1:], None]):
@@ -73,7 +73,7 @@ def _fuzzy_patterns(nlp: Language, names: Iterable[str]) -> Iterable[list[dict]]
 
 
 def _name_patterns(nlp: Language, procedure: Procedure) -> Iterable[list[dict]]:
-    yield from _fuzzy_patterns(nlp, {*procedure.names, *procedure.meta.misspellings})
+    yield from _fuzzy_patterns(nlp, sorted({*procedure.names, *procedure.meta.misspellings}))
     for abbreviation in procedure.meta.abbreviations:  # and its plural: "ESIs"
         for form in (abbreviation, f"{abbreviation}s"):
             yield [{"LOWER": t.text} for t in nlp.make_doc(form.casefold())]

@@ -49,5 +49,13 @@ class ProcedureEntityExtractor(SpacyEntityExtractor):
         return entities + [
             {"entity": DESCRIBED, "value": c.code, "start": 0, "end": len(doc.text),
              "confidence": round(c.score, 2)}
-            for c in self.descriptions.candidates(doc.text)
+            for c in self.descriptions.candidates(without_names(doc.text, entities))
         ]
+
+
+def without_names(text: str, entities: List[Dict[Text, Any]]) -> str:
+    """The text without the topics it names: "the risks of spinal fusion" describes no
+    procedure, though the spacer's document speaks of fusion."""
+    for entity in sorted(entities, key=lambda e: -e["start"]):
+        text = text[:entity["start"]] + " " + text[entity["end"]:]
+    return text

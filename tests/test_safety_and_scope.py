@@ -72,6 +72,15 @@ def test_out_of_scope_questions_get_a_polite_pointer(assistant, message):
     assert len(replies[0]["buttons"]) == 5
 
 
+@pytest.mark.parametrize("message", ["what are the risks of spinal fusion?",
+                                     "is a spinal cord stimulator trial done in the hospital"])
+def test_a_topic_without_a_document_is_not_taken_for_a_procedure_it_resembles(assistant, message):
+    # The spacer's document speaks of fusion, the anesthesia's of the spinal cord.
+    replies = assistant.send(new_patient(), message)
+    assert text_of(replies).startswith("Sorry, I don't have a patient document on spin")
+    assert "CPT" not in headers(replies)[0]
+
+
 def test_another_procedure_is_never_answered_with_the_current_one(assistant):
     patient = new_patient()
     assistant.send(patient, "what are the risks of a discogram?")

@@ -10,7 +10,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sklearn.feature_extraction._stop_words import ENGLISH_STOP_WORDS
 
-from actions import feedback, glossary, knowledge_base, retrieval
+from actions import feedback, glossary, knowledge_base, plain_versions, retrieval
 from actions.answers import (
     FEEDBACK_BUTTONS,
     MORE_BUTTON,
@@ -116,6 +116,7 @@ def warm_up() -> None:
     retrieval.default()
     descriptions()
     glossary.default()
+    plain_versions.default()
     english_words()
 
 

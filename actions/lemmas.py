@@ -21,6 +21,8 @@ MIN_LOG_PROBABILITY = -15.5
 # Words this common ("help", "work", "take", "back") say little about what a message is about.
 COMMON_LOG_PROBABILITY = -9.0
 WORD = re.compile(r"[a-z0-9]+")
+# "word": log probability, in the JSON text of WORD_PROBABILITIES
+TABLE_ENTRY = re.compile(rb'"((?:[^"\\]|\\.)*)":\s*(-?[0-9][0-9.eE+-]*)')
 
 
 @lru_cache(maxsize=1)
@@ -31,10 +33,19 @@ def _table() -> dict[str, str]:
 @lru_cache(maxsize=1)
 def _word_sets() -> tuple[frozenset[str], frozenset[str]]:
     """(real words, everyday words) from spaCy's word probabilities (log, from a large
-    web corpus), read once; the table itself is not kept (150 MB)."""
-    probabilities = json.loads(gzip.decompress(WORD_PROBABILITIES.read_bytes()))
-    return (frozenset(w for w, p in probabilities.items() if p > MIN_LOG_PROBABILITY),
-            frozenset(w for w, p in probabilities.items() if p > COMMON_LOG_PROBABILITY))
+    web corpus), read once. The table lists its million words from the most common
+    down (tests/actions/test_lemmas.py checks it), so only its head is parsed: the
+    70,000 real words, in 0.2 s instead of 1.2 s (each server's start)."""
+    real, common = [], []
+    for entry in TABLE_ENTRY.finditer(gzip.decompress(WORD_PROBABILITIES.read_bytes())):
+        probability = float(entry[2])
+        if probability <= MIN_LOG_PROBABILITY:
+            break
+        word = json.loads(b'"' + entry[1] + b'"') if b"\\" in entry[1] else entry[1].decode()
+        real.append(word)
+        if probability > COMMON_LOG_PROBABILITY:
+            common.append(word)
+    return frozenset(real), frozenset(common)
 
 
 def english_words() -> frozenset[str]:

@@ -10,8 +10,8 @@
    Rasa cache, so both are trained from scratch. The models trained here are the
    ones benchmarked.
 2. Starts both in production settings, one after the other: ours = action server +
-   Rasa server through scripts/local_servers.py (endpoints.yml: SQLite tracker
-   store; REST channel); stock = `rasa run` in its folder (in-memory tracker store,
+   Rasa server through scripts/local_servers.py, started together as supervisord
+   does (endpoints.yml: SQLite tracker store; REST channel); stock = `rasa run` in its folder (in-memory tracker store,
    no action server). Startup = process start to the first non-empty answer.
 3. Drives both over the REST channel with two loads made of the held-out
    questions (tests/heldout/conversations.yml and nlu.yml): "conversations" of
@@ -61,7 +61,7 @@ import yaml
 from bench.nlu import examples
 from bench.profile import recording, top
 from scripts.local_servers import (
-    ENV, GUARD_DEFAULTS, RASA, ROOT, action_server, free_port, rasa_server, started, wait_until_up,
+    ENV, GUARD_DEFAULTS, RASA, ROOT, action_server, free_port, rasa_server, wait_until_up,
 )
 
 HELDOUT = ROOT / "tests" / "heldout"
@@ -378,8 +378,14 @@ def start_ours(stack: ExitStack, workdir: Path, model: Path) -> Bot:
     cores = os.cpu_count() or 1
     rasa = rasa_server(servers, actions.url, guard=GUARD_DEFAULTS, model=model,
                        env={"SANIC_WORKERS": os.environ.get("SANIC_WORKERS", str(cores - 1 if cores > 2 else 1))})
+    # Both started at once, as supervisord does for `make run`.
     started_at = time.time()
-    stack.enter_context(started(actions, rasa))
+    stack.callback(actions.stop)
+    stack.callback(rasa.stop)
+    for server in (actions, rasa):
+        server.launch()
+    for server in (actions, rasa):
+        server.wait_until_up()
     answered = first_answer(rasa.url)
     rasa_process = psutil.Process(rasa.process.pid)
     return Bot("ours", rasa.url,

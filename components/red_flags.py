@@ -72,6 +72,9 @@ class RedFlagMatcher:
         self.general_question = _compile(config["general_question"])
         self.report_cue = _compile(config["report_cue"])
         self.symptom_words = _compile(config["symptom_words"])
+        # Any flag's or symptom word's pattern: most messages match none, and need no ConText.
+        self.any_symptom = _compile(["|".join(f"(?:{p})" for f in config["flags"] for p in f["patterns"])
+                                     + "|" + "|".join(f"(?:{p})" for p in config["symptom_words"])])[0]
         self.words = _long_words([p for f in config["flags"] for p in f["patterns"]])
         self.real_words = english_words() | self.words  # a real word is never "corrected"
         self.nlp = spacy.blank("en")
@@ -96,7 +99,10 @@ class RedFlagMatcher:
         return " . ".join(" ".join(self._fix_typo(w) for w in s.split()) for s in sentences if s)
 
     def assess(self, text: str) -> Assessment:
-        doc = self.nlp(self._prepared(text))
+        prepared = self._prepared(text)
+        if not self.any_symptom.search(prepared):
+            return Assessment(reported=None, conditional=None, symptom_now=False)
+        doc = self.nlp(prepared)
 
         def spans(patterns: list[regex.Pattern]) -> list:
             found = (doc.char_span(*m.span(), alignment_mode="expand") for p in patterns for m in p.finditer(doc.text))

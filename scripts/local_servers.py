@@ -116,10 +116,17 @@ class Server:
     root: Path = ROOT  # the project it serves (a copy, for an added procedure)
 
     def start(self) -> None:
+        self.launch()
+        self.wait_until_up()
+
+    def launch(self) -> None:
+        """Starts the process without waiting for it to be up (wait_until_up)."""
         log = self.log.open("a")
         self.process = subprocess.Popen(
             self.args, cwd=self.root, env=self.env, stdout=log, stderr=subprocess.STDOUT
         )
+
+    def wait_until_up(self) -> None:
         wait_until_up(self.health_url, self.process, self.log)
 
     def stop(self, kill: bool = False) -> None:

@@ -21,7 +21,7 @@ from rasa.core.actions.action import RemoteAction
 from rasa.shared.constants import DOCS_BASE_URL
 
 from channels.guard import Settings
-from stores import action_endpoint
+from stores import action_endpoint, graph_runner
 
 
 @lru_cache(maxsize=1)
@@ -46,7 +46,9 @@ def validate_action_result(self: RemoteAction, result: Dict[Text, Any]) -> bool:
 
 
 def install() -> None:
-    """What the Rasa server changes in RemoteAction: replies checked faster, one
-    keep-alive session with the guard's timeout (idempotent)."""
+    """What the Rasa server changes: in RemoteAction, replies checked faster and one
+    keep-alive session with the guard's timeout; its graphs run without dask's
+    scheduler (idempotent)."""
     RemoteAction._validate_action_result = validate_action_result
     action_endpoint.install(Settings.from_environment().reply_timeout)
+    graph_runner.install()

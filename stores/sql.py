@@ -57,8 +57,9 @@ def deserialise(event: Dict[Text, Any]) -> Optional[Event]:
 class SQLTrackerStore(RasaSQLTrackerStore):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # The hook for the action server's client too (Rasa 3.6 has no setting for it):
-        # the one class of ours that the Rasa server creates from endpoints.yml.
+        # The hook for the action server's client and the graph runner too (Rasa 3.6 has
+        # no setting for them): the one class of ours that the Rasa server creates from
+        # endpoints.yml.
         remote_action.install()
         # sender id -> (id of its newest stored event, the events Rasa would read back)
         self._recent: OrderedDict[Text, tuple[int, List[Event]]] = OrderedDict()

@@ -10,9 +10,10 @@
    Rasa cache, so both are trained from scratch. The models trained here are the
    ones benchmarked.
 2. Starts both in production settings, one after the other: ours = action server +
-   Rasa server through scripts/local_servers.py, started together as supervisord
-   does (endpoints.yml: SQLite tracker store; REST channel); stock = `rasa run` in its folder (in-memory tracker store,
-   no action server). Startup = process start to the first non-empty answer.
+   Rasa server through scripts/local_servers.py, the two started together as
+   supervisord does (endpoints.yml: SQLite tracker store; REST channel); stock =
+   `rasa run` in its folder (in-memory tracker store, no action server).
+   Startup = process start to the first non-empty answer.
 3. Drives both over the REST channel with two loads made of the held-out
    questions (tests/heldout/conversations.yml and nlu.yml): "conversations" of
    6-10 messages, and "one message", where every message is a new conversation

@@ -4,9 +4,9 @@ Rasa 3.6 runs the NLU and policy graph of every message with dask's synchronous
 scheduler (DaskGraphRunner.run -> dask.get), after working out again which nodes
 the targets need. Our graphs are small chains run once per message and per
 prediction: the scheduler's bookkeeping and the repeated schema walk were 7% of
-the Rasa server's time per message (docs/performance.md). Here the nodes a set of
-targets needs is worked out once, and each node runs once, after the nodes it
-needs, with the same inputs and outputs as under dask.
+the Rasa server's time per message (docs/performance.md). Here the nodes that a
+set of targets needs are worked out once, and each node runs once, after the
+nodes it needs, with the same inputs and outputs as under dask.
 
 Only the graphs that the Rasa server loads to answer (MessageProcessor) change;
 training keeps Rasa's runner. install() is called with the other hooks of the Rasa

@@ -16,11 +16,14 @@ from tests.conftest import MODEL
 TEXTS = [text for _, text, _ in examples(HELDOUT / "nlu.yml")][:60] + ["hi", "I can't breathe", ""]
 
 
-def results(agent, runner_class):
-    """Every text parsed (NLU graph), then the next action after it (policy graph)."""
-    agent.processor.graph_runner.__class__ = runner_class
+def results(monkeypatch, runner_class):
+    """Every text parsed (NLU graph), then the next action after it (policy graph), by a
+    model loaded with `runner_class`."""
+    monkeypatch.setattr(rasa.core.processor, "DaskGraphRunner", runner_class)
 
     async def run():
+        agent = await load_agent(model_path=str(MODEL))
+        assert type(agent.processor.graph_runner) is runner_class
         out = []
         for text in TEXTS:
             parsed = await agent.parse_message(text)
@@ -34,10 +37,9 @@ def results(agent, runner_class):
     return asyncio.run(run())
 
 
-def test_the_same_parses_and_predictions_as_with_dask():
-    agent = asyncio.run(load_agent(model_path=str(MODEL)))
-    dask = results(agent, DaskGraphRunner)
-    assert results(agent, SequentialGraphRunner) == dask
+def test_the_same_parses_and_predictions_as_with_dask(monkeypatch):
+    dask = results(monkeypatch, DaskGraphRunner)
+    assert results(monkeypatch, SequentialGraphRunner) == dask
     assert {p[0]["intent"]["name"] for p in dask} >= {"greet", "ask_duration"}
 
 

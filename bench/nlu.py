@@ -16,6 +16,8 @@ and written to bench/results/nlu.json:
   the sealed set until 2026-12-02): the same figures, and their misses, which may guide
   changes (`python -m bench.nlu --dev` runs them alone);
 - the benign and red-flag sets (tests/safety/): urgent recall, right tier, false alarms;
+  and the sealed ones (tests/sealed/safety/, written 2026-12-02 by a helper that
+  never saw the patterns or tests/safety/): the same figures, counts only;
 - a sixth procedure added to a copy of the project the way docs/content.md says
   (scripts/clinic_copy.py, trained in the run): its questions answered right;
 - the same in-scope questions answered by plain BM25 over the documents' passages.
@@ -257,10 +259,13 @@ def share(by_kind: Counter, kind: str) -> float | None:
     return by_kind[(kind, True)] / total if total else None
 
 
-def safety_sets(assistant: Assistant) -> dict:
-    """tests/safety/: every real report escalated, no benign message alarmed."""
-    reports = yaml.safe_load((SAFETY / "urgent_reports.yml").read_text())["reports"]
-    benign = yaml.safe_load((SAFETY / "benign_symptom_words.yml").read_text())["messages"]
+def safety_sets(assistant: Assistant, folder: Path = SAFETY, keep_misses: bool = True) -> dict:
+    """A benign and a red-flag set: every real report escalated, no benign message alarmed.
+
+    `keep_misses=False` for tests/sealed/safety/, whose misses nobody reads.
+    """
+    reports = yaml.safe_load((folder / "urgent_reports.yml").read_text())["reports"]
+    benign = yaml.safe_load((folder / "benign_symptom_words.yml").read_text())["messages"]
     missed, wrong_tier, alarmed = [], [], []
     for report in reports:
         text = " ".join(r.get("text") or "" for r in assistant.send(new_patient(), report["text"]))
@@ -272,10 +277,10 @@ def safety_sets(assistant: Assistant) -> dict:
         text = " ".join(r.get("text") or "" for r in assistant.send(new_patient(), message["text"]))
         if EMERGENCY_TEXT in text or CARE_TEAM_TEXT in text:
             alarmed.append(message["text"])
-    return {"reports": len(reports), "urgent_recall": 1 - len(missed) / len(reports),
-            "right_tier": 1 - (len(missed) + len(wrong_tier)) / len(reports),
-            "benign": len(benign), "false_alarms": len(alarmed),
-            "missed": missed, "wrong_tier": wrong_tier, "alarmed": alarmed}
+    figures = {"reports": len(reports), "urgent_recall": 1 - len(missed) / len(reports),
+               "right_tier": 1 - (len(missed) + len(wrong_tier)) / len(reports),
+               "benign": len(benign), "false_alarms": len(alarmed)}
+    return {**figures, "missed": missed, "wrong_tier": wrong_tier, "alarmed": alarmed} if keep_misses else figures
 
 
 def sealed_items() -> list[dict]:
@@ -402,6 +407,7 @@ def main() -> None:
         dev = dev_sets(assistant, reader)
         print("  benign and red-flag sets...", flush=True)
         safety_figures = safety_sets(assistant)
+        sealed_safety = safety_sets(assistant, SEALED / "safety", keep_misses=False)
     print("  a copy of the project with a sixth procedure added as docs/content.md says (trains)...", flush=True)
     with tempfile.TemporaryDirectory() as workdir:
         project = with_added_procedure(Path(workdir))
@@ -438,6 +444,10 @@ def main() -> None:
         (f"red-flag set: urgent recall ({safety_figures['reports']})", figure(safety_figures["urgent_recall"]), "0.000"),
         ("red-flag set: right tier", figure(safety_figures["right_tier"]), "0.000"),
         (f"benign set: false alarms ({safety_figures['benign']})", str(safety_figures["false_alarms"]), "0"),
+        (f"sealed red-flag set: urgent recall ({sealed_safety['reports']})",
+         figure(sealed_safety["urgent_recall"]), "0.000"),
+        ("sealed red-flag set: right tier", figure(sealed_safety["right_tier"]), "0.000"),
+        (f"sealed benign set: false alarms ({sealed_safety['benign']})", str(sealed_safety["false_alarms"]), "0"),
         (f"added procedure: right section of right procedure ({added['turns']})",
          figure(added["right_section_right_procedure"]), figure(added_bm25)),
         ("added procedure: procedure recognition", figure(added["procedure_recognition"]), "-"),
@@ -450,7 +460,7 @@ def main() -> None:
     RESULTS.write_text(json.dumps(
         {"nlu": nlu, "end_to_end": e2e, "safety": safe, "conversations": follow,
          "sealed": sealed, "sealed_conversations": sealed_conversations,
-         "dev": dev, "safety_sets": safety_figures,
+         "dev": dev, "safety_sets": safety_figures, "sealed_safety_sets": sealed_safety,
          "added_procedure": added}, indent=2, default=str))
     print(f"Details (held-out and safety-set misses; the sealed set's counts only): {RESULTS.relative_to(ROOT)}")
 

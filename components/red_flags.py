@@ -24,7 +24,11 @@ DEFAULT_PATH = Path(__file__).resolve().parent.parent / "data" / "safety" / "red
 TIER_ORDER = ("emergency", "care_team")  # most severe first
 SYMPTOMS = "symptoms"  # the span group ConText reads
 NOT_NOW = {"NEGATED_EXISTENCE", "HISTORICAL", "OTHER_EXPERIENCER"}
-SENTENCE_END = stdlib_re.compile(r"[.?!;\n]+(?=\s|$)")
+SENTENCE_END = stdlib_re.compile(r"([.?!;\n]+)(?=\s|$)")
+# A sentence that asks ("can I bring my inhaler for my breathing?") rather than tells.
+QUESTION_START = stdlib_re.compile(
+    r"^(can|could|will|would|is|are|am|do|does|did|should|shall|may|might|must|when|what|whats|how|why"
+    r"|where|which|who|any|has|have|was|were)\b")
 
 
 @dataclass(frozen=True)
@@ -38,7 +42,7 @@ class RedFlag:
 class Assessment:
     reported: RedFlag | None  # the most severe flag reported now: escalate
     conditional: RedFlag | None  # the most severe one only asked about: answer, with when to call
-    symptom_now: bool  # any symptom word reported now (an urgent intent needs one)
+    symptom_now: bool  # a symptom word reported now, not only asked about (an urgent intent needs one)
 
 
 def most_severe(flags) -> RedFlag | None:
@@ -94,9 +98,15 @@ class RedFlagMatcher:
         return next(iter(candidates)) if len(candidates) == 1 else word
 
     def _prepared(self, text: str) -> str:
-        """Each sentence normalised and typo-fixed, joined so that the sentencizer still sees them."""
-        sentences = (normalise(part) for part in SENTENCE_END.split(text))
-        return " . ".join(" ".join(self._fix_typo(w) for w in s.split()) for s in sentences if s)
+        """Each sentence normalised and typo-fixed, ended by " ?" if it asks, else " .", for the sentencizer."""
+        parts = SENTENCE_END.split(text)  # sentence, its end, sentence, ...
+        sentences = []
+        for part, end in zip(parts[::2], [*parts[1::2], ""]):
+            words = " ".join(self._fix_typo(w) for w in normalise(part).split())
+            if words:
+                asks = "?" in end or QUESTION_START.match(words)
+                sentences.append(f"{words} {'?' if asks else '.'}")
+        return " ".join(sentences)
 
     def assess(self, text: str) -> Assessment:
         prepared = self._prepared(text)
@@ -128,6 +138,12 @@ class RedFlagMatcher:
         def now(span) -> bool:
             return not categories(span)
 
+        def only_asked(span) -> bool:
+            # A symptom word in a question that reports nothing ("can I bring my inhaler
+            # for my breathing?") is not a symptom now; "is it normal that..." reports.
+            sentence = span.sent
+            return sentence[-1].text == "?" and not any(p.search(sentence.text) for p in self.report_cue)
+
         def hypothetical(span) -> bool:
             cues = categories(span)
             return "HYPOTHETICAL" in cues and not cues & NOT_NOW
@@ -139,7 +155,7 @@ class RedFlagMatcher:
         return Assessment(
             reported=most_severe(reported),
             conditional=None if reported else most_severe(conditional),
-            symptom_now=not general_only and any(map(now, symptoms)),
+            symptom_now=not general_only and any(now(s) and not only_asked(s) for s in symptoms),
         )
 
     def match(self, text: str) -> RedFlag | None:

@@ -96,6 +96,31 @@ def test_a_symptom_negated_past_or_someone_elses_is_not_reported(matcher, messag
 
 
 @pytest.mark.parametrize(
+    "message",
+    [
+        "can my daughter bring her asthma spray for her breathing to the clinic?",
+        "I'm having the spacer next week. Will the nurse check my temperature before it starts?",
+        "does the dressing keep water out so the site stays free of infection",
+    ],
+)
+def test_a_symptom_word_in_a_question_that_reports_nothing_is_not_a_symptom_now(matcher, message):
+    assert not matcher.assess(message).symptom_now
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "is it normal that my back feels feverish and hot?",  # "is it normal" reports
+        "my leg feels weak, should I take it easy?",
+        "Dizzy all day since the discogram.",
+        "dizzy since the discogram, can I lie down?",
+    ],
+)
+def test_a_symptom_told_or_asked_about_with_a_report_is_a_symptom_now(matcher, message):
+    assert matcher.assess(message).symptom_now
+
+
+@pytest.mark.parametrize(
     "message, tier",
     [
         ("what should I do if I get a fever?", "care_team"),

@@ -16,8 +16,9 @@ and written to bench/results/nlu.json:
   the sealed set until 2026-12-02): the same figures, and their misses, which may guide
   changes (`python -m bench.nlu --dev` runs them alone);
 - the benign and red-flag sets (tests/safety/): urgent recall, right tier, false alarms;
-  and the sealed ones (tests/sealed/safety/, written 2026-12-02 by a helper that
-  never saw the patterns or tests/safety/): the same figures, counts only;
+  a development pair (tests/dev/safety/), whose misses may be read; and the sealed
+  pair (tests/sealed/safety/): the same figures, counts only. Both were written on
+  2026-12-02 by helpers that saw only the documents;
 - a sixth procedure added to a copy of the project the way docs/content.md says
   (scripts/clinic_copy.py, trained in the run): its questions answered right;
 - the same in-scope questions answered by plain BM25 over the documents' passages.
@@ -299,10 +300,15 @@ def dev_sets(assistant: Assistant, reader: Reader) -> dict[str, tuple[dict, dict
 
 
 def print_dev_misses() -> None:
-    """`python -m bench.nlu --dev`: the development sets only, every miss printed."""
+    """`python -m bench.nlu --dev`: the development sets (and tests/dev/safety/) only, every miss printed."""
     reader = Reader(knowledge_base.default())
     with tempfile.TemporaryDirectory() as workdir, running_assistant(Path(workdir), guard=GUARD_OFF) as assistant:
         sets = dev_sets(assistant, reader)
+        safety = safety_sets(assistant, DEV / "safety")
+    for label in ("missed", "wrong_tier", "alarmed"):
+        print(f"# dev safety sets: {label} ({len(safety[label])})")
+        for text in safety[label]:
+            print(f"- {text!r}")
     for name, (single, talks) in sets.items():
         print(f"# {name}")
         for miss in single["wrong"] + talks["wrong"]:
@@ -407,6 +413,7 @@ def main() -> None:
         dev = dev_sets(assistant, reader)
         print("  benign and red-flag sets...", flush=True)
         safety_figures = safety_sets(assistant)
+        dev_safety = safety_sets(assistant, DEV / "safety")
         sealed_safety = safety_sets(assistant, SEALED / "safety", keep_misses=False)
     print("  a copy of the project with a sixth procedure added as docs/content.md says (trains)...", flush=True)
     with tempfile.TemporaryDirectory() as workdir:
@@ -444,6 +451,9 @@ def main() -> None:
         (f"red-flag set: urgent recall ({safety_figures['reports']})", figure(safety_figures["urgent_recall"]), "0.000"),
         ("red-flag set: right tier", figure(safety_figures["right_tier"]), "0.000"),
         (f"benign set: false alarms ({safety_figures['benign']})", str(safety_figures["false_alarms"]), "0"),
+        (f"dev red-flag set: urgent recall ({dev_safety['reports']})", figure(dev_safety["urgent_recall"]), "0.000"),
+        ("dev red-flag set: right tier", figure(dev_safety["right_tier"]), "0.000"),
+        (f"dev benign set: false alarms ({dev_safety['benign']})", str(dev_safety["false_alarms"]), "0"),
         (f"sealed red-flag set: urgent recall ({sealed_safety['reports']})",
          figure(sealed_safety["urgent_recall"]), "0.000"),
         ("sealed red-flag set: right tier", figure(sealed_safety["right_tier"]), "0.000"),
@@ -460,7 +470,7 @@ def main() -> None:
     RESULTS.write_text(json.dumps(
         {"nlu": nlu, "end_to_end": e2e, "safety": safe, "conversations": follow,
          "sealed": sealed, "sealed_conversations": sealed_conversations,
-         "dev": dev, "safety_sets": safety_figures, "sealed_safety_sets": sealed_safety,
+         "dev": dev, "safety_sets": safety_figures, "dev_safety_sets": dev_safety, "sealed_safety_sets": sealed_safety,
          "added_procedure": added}, indent=2, default=str))
     print(f"Details (held-out and safety-set misses; the sealed set's counts only): {RESULTS.relative_to(ROOT)}")
 

@@ -86,6 +86,10 @@ def test_a_question_that_also_reports_is_flagged(matcher):
         "my husband fainted at his own procedure last year",
         "my friend passed out at his procedure",
         "I had a fever last month but it is gone, can I still have the discogram?",
+        "a lady in my exercise class got a rash after her discogram, do they check for dye allergies?",
+        "When I was a kid I had a seizure with a fever; should the anesthetist know?",
+        "I always get hives from sticking plasters, can they use paper tape?",
+        "My feet were numb before the procedure, so how will I know if it helped?",
         # long-standing, the reason for the procedure, not new since it
         "I've had numbness in my legs from stenosis for years, long before any procedure. Is that what the spacer treats?",
     ],
@@ -146,6 +150,17 @@ def test_a_symptom_asked_about_is_conditional(matcher, message, tier):
         ("I'm scared of being paralyzed, my legs are numb since this morning", "leg_weakness_numbness"),
         ("the dye will cause a reaction, my throat is swelling", "breathing_allergy"),
         ("my legs have been numb for years but since the spacer I can't feel my feet", "leg_weakness_numbness"),
+        # words from patients' own descriptions, not the textbook's
+        ("my dad couldn't tell if he needed to go and had an accident with his bowels", "bladder_bowel_control"),
+        ("her knees keep giving out on the stairs since the spacer", "leg_weakness_numbness"),
+        ("he's been breathing really shallow since we got home", "breathing_allergy"),
+        ("a squeezing ache in the middle of my chest for ten minutes", "chest_pain"),
+        ("my wife won't respond when I shake her shoulder", "fainting_confusion"),
+        ("every time I get out of bed my head is pounding, lying down helps", "positional_headache"),
+        ("new tingling down my right calf since this morning", "new_numbness_tingling"),
+        ("an itchy blotchy rash spreading on my arms, breathing is fine", "rash_hives"),
+        ("watery clear stuff dripping from the needle spot", "site_infection"),
+        ("my legs feel weaker than before the procedure", "leg_weakness_numbness"),
     ],
 )
 def test_a_report_now_is_escalated_whatever_else_the_message_says(matcher, message, flag):

@@ -19,7 +19,8 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from components.red_flags import DEFAULT_PATH, RedFlagMatcher
+from components.red_flags import DEFAULT_PATH, Assessment, RedFlagMatcher
+from components.spelling_normaliser import AS_WRITTEN
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
@@ -41,10 +42,20 @@ class RedFlagDetector(GraphComponent):
     ) -> "RedFlagDetector":
         return cls(config)
 
+    def assess(self, message: Message) -> Assessment:
+        """The corrected text, and the patient's own words if the spelling fix changed them:
+        a pattern's word ("painkillers") may be one the training data spells differently."""
+        text = message.get(TEXT) or ""
+        found = self.matcher.assess(text)
+        as_written = message.get(AS_WRITTEN)
+        if not found.reported and as_written and as_written != text:
+            return max(found, self.matcher.assess(as_written), key=lambda f: (bool(f.reported), f.symptom_now))
+        return found
+
     def process(self, messages: List[Message]) -> List[Message]:
         urgent_intents = set(self.matcher.tier_intents.values())
         for message in messages:
-            found = self.matcher.assess(message.get(TEXT) or "")
+            found = self.assess(message)
             ranking = message.get(INTENT_RANKING_KEY) or []
             if found.reported:
                 urgent = {"name": found.reported.intent, "confidence": 1.0}

@@ -24,6 +24,7 @@ DEFAULT_PATH = Path(__file__).resolve().parent.parent / "data" / "safety" / "red
 TIER_ORDER = ("emergency", "care_team")  # most severe first
 SYMPTOMS = "symptoms"  # the span group ConText reads
 NOT_NOW = {"NEGATED_EXISTENCE", "HISTORICAL", "OTHER_EXPERIENCER"}
+PRONOUNS = {"it", "its", "this", "that", "thats", "they", "theyre", "she", "shes", "he", "hes", "which"}
 SENTENCE_END = stdlib_re.compile(r"([.?!;\n]+)(?=\s|$)")
 # A sentence that asks ("can I bring my inhaler for my breathing?") rather than tells.
 QUESTION_START = stdlib_re.compile(
@@ -75,6 +76,7 @@ class RedFlagMatcher:
         ]
         self.general_question = _compile(config["general_question"])
         self.report_cue = _compile(config["report_cue"])
+        self.now_cue = _compile(config["now_cue"])
         self.symptom_words = _compile(config["symptom_words"])
         # Any flag's or symptom word's pattern: most messages match none, and need no ConText.
         self.any_symptom = _compile(["|".join(f"(?:{p})" for f in config["flags"] for p in f["patterns"])
@@ -86,7 +88,8 @@ class RedFlagMatcher:
         self.context = ConText(self.nlp, rules=None, span_attrs=None, input_span_type="group",
                                span_group_name=SYMPTOMS)
         self.context.add([
-            ConTextRule(literal, rule["category"], direction=rule["direction"], max_scope=rule.get("max_scope"))
+            ConTextRule(literal, rule["category"], direction=rule["direction"], max_scope=rule.get("max_scope"),
+                        terminated_by=rule.get("terminated_by"), allowed_types=rule.get("allowed_types"))
             for rule in config["context_rules"] for literal in rule["literals"]
         ])
 
@@ -135,27 +138,45 @@ class RedFlagMatcher:
             return into | {m.category for m in span._.modifiers
                            if not span.start <= m.modifier_span[0] < m.modifier_span[1] <= span.end}
 
-        def now(span) -> bool:
-            return not categories(span)
-
         def only_asked(span) -> bool:
             # A symptom word in a question that reports nothing ("can I bring my inhaler
             # for my breathing?") is not a symptom now; "is it normal that..." reports.
             sentence = span.sent
             return sentence[-1].text == "?" and not any(p.search(sentence.text) for p in self.report_cue)
 
+        def here_now(span) -> bool:
+            # The symptom's sentence, or the next one if it starts with a pronoun ("it started an hour ago").
+            sentences = [span.sent]
+            following = doc[span.sent.end:]
+            if len(following) and following[0].lower_ in PRONOUNS:
+                sentences.append(following[0].sent)
+            return any(p.search(sentence.text) for sentence in sentences for p in self.now_cue)
+
+        def now(span) -> bool:
+            cues = categories(span)
+            return not cues or (cues == {"HYPOTHETICAL"} and here_now(span))
+
         def hypothetical(span) -> bool:
             cues = categories(span)
-            return "HYPOTHETICAL" in cues and not cues & NOT_NOW
+            return "HYPOTHETICAL" in cues and not cues & NOT_NOW and not now(span)
 
-        is_general = any(p.search(doc.text) for p in self.general_question)
-        general_only = is_general and not any(p.search(doc.text) for p in self.report_cue)
-        reported = [] if general_only else [f for f, matched in found.items() if any(map(now, matched))]
+        # A question about risk in general ("is infection a risk?") reports nothing, unless
+        # the message has a report cue; only the sentence that asks it is general ("is
+        # this from the dye? hives all over my arms" reports).
+        reports_something = any(p.search(doc.text) for p in self.report_cue)
+
+        def general(span) -> bool:
+            return not reports_something and any(p.search(span.sent.text) for p in self.general_question)
+
+        def reported_now(span) -> bool:
+            return now(span) and not general(span)
+
+        reported = [f for f, matched in found.items() if any(map(reported_now, matched))]
         conditional = [f for f, matched in found.items() if any(map(hypothetical, matched))]
         return Assessment(
             reported=most_severe(reported),
             conditional=None if reported else most_severe(conditional),
-            symptom_now=not general_only and any(now(s) and not only_asked(s) for s in symptoms),
+            symptom_now=any(reported_now(s) and not only_asked(s) for s in symptoms),
         )
 
     def match(self, text: str) -> RedFlag | None:

@@ -3,7 +3,8 @@
 Patients type "wat r the riks", "docter", "neddle". A word that is neither in the
 training data's vocabulary nor a real English word (spaCy's lemma lookup table)
 is replaced by the one vocabulary word one edit away, if there is exactly one
-(or one clearly more frequent). Real words are never touched. The vocabulary is
+(or one clearly more frequent). Real words are never touched, nor their inflections
+("dozing", whose lemma "doze" is a real word) or contractions without the apostrophe. The vocabulary is
 learnt from the training data and stored with the model.
 """
 
@@ -29,13 +30,20 @@ from components.typos import one_typo_variants
 WORD = re.compile(r"[A-Za-z]+(?:['’][A-Za-z]+)*")
 MIN_LENGTH = 4  # shorter words have too many neighbours to guess from
 VOCABULARY_FILE = "vocabulary.json"
+AS_WRITTEN = "text_as_written"  # the message before correction
+# Written without the apostrophe, and not in the word list (it has "are" and "n't"):
+# "arent" is not a typo of "agent".
+CONTRACTIONS = frozenset(
+    "arent isnt dont doesnt didnt cant wont wouldnt couldnt shouldnt havent hasnt hadnt wasnt werent "
+    "youre theyre thats whats shes hes theres heres wheres youve theyve weve youll theyll itll".split())
 
 
 def correct(text: str, vocabulary: Counter, known: frozenset) -> str:
     def fix(match: re.Match) -> str:
         word = match.group(0)
         lower = word.lower()
-        if len(lower) < MIN_LENGTH or lower in vocabulary or lower in known or not lower.isalpha():
+        if (len(lower) < MIN_LENGTH or lower in vocabulary or lower in known or not lower.isalpha()
+                or lower in CONTRACTIONS or lemma(lower) in known):
             return word
         # A vocabulary word seen once may itself be a typo of the training data.
         candidates = sorted(
@@ -92,5 +100,6 @@ class SpellingNormaliser(GraphComponent):
         for message in messages:
             text = message.get(TEXT)
             if text:
+                message.set(AS_WRITTEN, text)  # the red-flag detector reads the patient's own words too
                 message.set(TEXT, correct(text, self.vocabulary, known))
         return messages

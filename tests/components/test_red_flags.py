@@ -128,6 +128,8 @@ def test_a_symptom_told_or_asked_about_with_a_report_is_a_symptom_now(matcher, m
     "message, tier",
     [
         ("what should I do if I get a fever?", "care_team"),
+        ("what should I do if I get a fever tonight?", "care_team"),
+        ("If my incision is red tomorrow, who do I call?", "care_team"),
         ("what if I lose control of my bladder after the spacer?", "emergency"),
         ("If I got a fever after the nucleoplasty, would that be one of the known risks?", "care_team"),
         ("I'm scared of being paralyzed. Could the nucleoplasty damage my nerves?", "emergency"),
@@ -161,7 +163,29 @@ def test_a_symptom_asked_about_is_conditional(matcher, message, tier):
         ("an itchy blotchy rash spreading on my arms, breathing is fine", "rash_hives"),
         ("watery clear stuff dripping from the needle spot", "site_infection"),
         ("my legs feel weaker than before the procedure", "leg_weakness_numbness"),
+        # only the sentence that asks in general is general
+        ("Is this from the dye? Hives all over my arms and chest, breathing seems ok.", "breathing_allergy"),
+        ("How worried should I be, there's pus coming from the needle site.", "site_infection"),
+        # a negation reaches no further than its clause
+        ("no fever and my legs are numb", "leg_weakness_numbness"),
+        ("never had this before, my legs are weak", "leg_weakness_numbness"),
+        # a question about a symptom that is here now
+        ("will my leg numbness go away? it started this morning", "leg_weakness_numbness"),
+        ("will the antibiotics help, my incision is red and hot", "site_infection"),
+        ("could the dye cause this itchy rash all over my chest? it started an hour ago", "rash_hives"),
     ],
 )
 def test_a_report_now_is_escalated_whatever_else_the_message_says(matcher, message, flag):
     assert matcher.assess(message).reported.key == flag
+
+
+def test_the_detector_reads_the_patients_own_words_too():
+    # The spelling fix may turn a pattern's word into another ("arent" into "agent").
+    from rasa.shared.nlu.training_data.message import Message
+
+    from components.red_flag_detector import RedFlagDetector
+    from components.spelling_normaliser import AS_WRITTEN
+
+    message = Message(data={"text": "painkillers agent touching it", AS_WRITTEN: "painkillers arent touching it"})
+    [processed] = RedFlagDetector(RedFlagDetector.get_default_config()).process([message])
+    assert processed.get("red_flag") == "severe_new_pain_vomiting"

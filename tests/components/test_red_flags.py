@@ -166,6 +166,10 @@ def test_a_symptom_asked_about_is_conditional(matcher, message, tier):
         # only the sentence that asks in general is general
         ("Is this from the dye? Hives all over my arms and chest, breathing seems ok.", "breathing_allergy"),
         ("How worried should I be, there's pus coming from the needle site.", "site_infection"),
+        # a report that holds a negation word itself
+        ("I don't have any feeling in my legs since the procedure", "leg_weakness_numbness"),
+        ("he hasn't been able to wake up properly all afternoon", "fainting_confusion"),
+        ("I have not been able to keep any food down since the procedure", "severe_new_pain_vomiting"),
         # a negation reaches no further than its clause
         ("no fever and my legs are numb", "leg_weakness_numbness"),
         ("never had this before, my legs are weak", "leg_weakness_numbness"),

@@ -7,7 +7,8 @@ patterns miss, so they are kept for any message that reports a symptom now; on a
 message with no symptom reported now ("can I drive myself home after the
 discography?", "I don't have a fever, can I shower?") the next intent is used.
 A symptom only asked about ("what should I do if I get a fever?") is passed on
-as `red_flag_conditional` (its tier), for the answer to say when to call.
+as `red_flag_conditional` (its tier), for the answer to say when to call. It
+reads the patient's own words as well as the spelling-fixed text.
 """
 
 from typing import Any, Dict, List, Text

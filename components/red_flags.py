@@ -2,7 +2,9 @@
 
 A symptom is read in its context with medspaCy's ConText: reported now, asked
 about conditionally ("what if I get a fever?"), or not the patient's now
-(negated, in the past, someone else's). Only a report now is escalated.
+(negated, in the past, someone else's). Only a report now is escalated; a
+question about a symptom that is here now ("will my leg numbness go away? it
+started this morning") is a report.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ DEFAULT_PATH = Path(__file__).resolve().parent.parent / "data" / "safety" / "red
 TIER_ORDER = ("emergency", "care_team")  # most severe first
 SYMPTOMS = "symptoms"  # the span group ConText reads
 NOT_NOW = {"NEGATED_EXISTENCE", "HISTORICAL", "OTHER_EXPERIENCER"}
+# A sentence starting with one of these goes on about the one before ("...? it started an hour ago").
 PRONOUNS = {"it", "its", "this", "that", "thats", "they", "theyre", "she", "shes", "he", "hes", "which"}
 SENTENCE_END = stdlib_re.compile(r"([.?!;\n]+)(?=\s|$)")
 # A sentence that asks ("can I bring my inhaler for my breathing?") rather than tells.

@@ -155,13 +155,15 @@ class RedFlagMatcher:
                 sentences.append(following[0].sent)
             return any(p.search(sentence.text) for sentence in sentences for p in self.now_cue)
 
-        def now(span) -> bool:
+        def reading(span) -> str:
+            """"now", "hypothetical" (only asked about) or "not now"."""
             cues = categories(span)
-            return not cues or (cues == {"HYPOTHETICAL"} and here_now(span))
+            if not cues or (cues == {"HYPOTHETICAL"} and here_now(span)):
+                return "now"
+            return "hypothetical" if "HYPOTHETICAL" in cues and not cues & NOT_NOW else "not now"
 
         def hypothetical(span) -> bool:
-            cues = categories(span)
-            return "HYPOTHETICAL" in cues and not cues & NOT_NOW and not now(span)
+            return reading(span) == "hypothetical"
 
         # A question about risk in general ("is infection a risk?") reports nothing, unless
         # the message has a report cue; only the sentence that asks it is general ("is
@@ -172,7 +174,7 @@ class RedFlagMatcher:
             return not reports_something and any(p.search(span.sent.text) for p in self.general_question)
 
         def reported_now(span) -> bool:
-            return now(span) and not general(span)
+            return reading(span) == "now" and not general(span)
 
         reported = [f for f, matched in found.items() if any(map(reported_now, matched))]
         conditional = [f for f, matched in found.items() if any(map(hypothetical, matched))]

@@ -3,9 +3,10 @@
 Patients type "wat r the riks", "docter", "neddle". A word that is neither in the
 training data's vocabulary nor a real English word (spaCy's lemma lookup table)
 is replaced by the one vocabulary word one edit away, if there is exactly one
-(or one clearly more frequent). Real words are never touched, nor their inflections
-("dozing", whose lemma "doze" is a real word) or contractions without the apostrophe. The vocabulary is
-learnt from the training data and stored with the model.
+(or one clearly more frequent). Real words are never touched, nor their
+inflections ("dozing", whose lemma "doze" is a real word) or contractions written
+without the apostrophe. The vocabulary is learnt from the training data and stored
+with the model.
 """
 
 from __future__ import annotations

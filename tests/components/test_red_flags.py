@@ -1,8 +1,11 @@
 """Urgent symptoms are found however they are written; questions about risk are not."""
 
 import pytest
+from rasa.shared.nlu.training_data.message import Message
 
+from components.red_flag_detector import RedFlagDetector
 from components.red_flags import RedFlagMatcher
+from components.spelling_normaliser import AS_WRITTEN
 
 
 @pytest.fixture(scope="module")
@@ -185,11 +188,6 @@ def test_a_report_now_is_escalated_whatever_else_the_message_says(matcher, messa
 
 def test_the_detector_reads_the_patients_own_words_too():
     # The spelling fix may turn a pattern's word into another ("arent" into "agent").
-    from rasa.shared.nlu.training_data.message import Message
-
-    from components.red_flag_detector import RedFlagDetector
-    from components.spelling_normaliser import AS_WRITTEN
-
     message = Message(data={"text": "painkillers agent touching it", AS_WRITTEN: "painkillers arent touching it"})
     [processed] = RedFlagDetector(RedFlagDetector.get_default_config()).process([message])
     assert processed.get("red_flag") == "severe_new_pain_vomiting"

@@ -106,7 +106,7 @@ def procedures_meant(kb: KnowledgeBase, tracker: Tracker) -> tuple[list[Procedur
 
 @lru_cache(maxsize=None)
 def descriptions() -> DescriptionIndex:
-    return DescriptionIndex(knowledge_base.default())
+    return DescriptionIndex(knowledge_base.default(), retrieval.default_topics())
 
 
 def warm_up() -> None:

@@ -72,7 +72,7 @@ class NotInDocument:
     in_any_document: bool  # False for topics no procedure document covers (costs, parking)
 
 
-def _contains(words: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
+def contains(words: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
     n = len(phrase)
     return any(words[i : i + n] == phrase for i in range(len(words) - n + 1))
 
@@ -114,7 +114,7 @@ class Retriever:
         """Topics the question is about; a longer phrase wins ("drink alcohol" over "drink")."""
         found: list[tuple[int, Topic]] = []
         for topic in self.topics:
-            longest = max((len(p) for p in topic.patient_words if _contains(words, p)), default=0)
+            longest = max((len(p) for p in topic.patient_words if contains(words, p)), default=0)
             if longest:
                 found.append((longest, topic))
         if not found:
@@ -146,7 +146,7 @@ class Retriever:
             topic_words = [w for t in topics for phrase in t.document_words for w in phrase]
             on_topic = [
                 i for i in candidates
-                if any(_contains(self.passages[i].lemmas, ph) for t in topics for ph in t.document_words)
+                if any(contains(self.passages[i].lemmas, ph) for t in topics for ph in t.document_words)
             ]
             if not on_topic:
                 return NotInDocument(topics[0].name, any(t.document_words for t in topics))
@@ -200,8 +200,11 @@ def load_topics(path: Path) -> list[Topic]:
 
 
 @lru_cache(maxsize=None)
+def default_topics() -> list[Topic]:
+    return load_topics(knowledge_base.DEFAULT_DIRECTORY / TOPICS_FILE)
+
+
+@lru_cache(maxsize=None)
 def default() -> Retriever:
     """The retriever over the project's knowledge base, built once per process."""
-    return Retriever(
-        knowledge_base.default(), load_topics(knowledge_base.DEFAULT_DIRECTORY / TOPICS_FILE)
-    )
+    return Retriever(knowledge_base.default(), default_topics())

@@ -7,6 +7,10 @@ document's Summary and Purpose: a procedure a clinic adds gets one from its docu
 A word counts by how few procedures' profiles have it (inverse document frequency),
 so "spine" or "procedure" count for nothing and "dye" or "catheter" for much.
 
+Patients' words for what the documents say (question_topics.yml: "put under" for
+sedation) count too, each phrase as one word: "being put under for my back scan" is
+the anesthesia for spine imaging.
+
 The candidates are every procedure scoring close to the best one: one candidate is
 the procedure meant; two or more are asked about with buttons.
 """
@@ -20,6 +24,7 @@ from sklearn.feature_extraction._stop_words import ENGLISH_STOP_WORDS
 
 from actions.knowledge_base import KnowledgeBase, Procedure
 from actions.lemmas import common_words, lemmas
+from actions.retrieval import Topic, contains
 
 DESCRIBED = "described_procedure"  # the entity, one per candidate, valued with its code
 PROFILE_SECTIONS = ("summary", "purpose")
@@ -60,7 +65,7 @@ class Candidate:
 
 
 class DescriptionIndex:
-    def __init__(self, kb: KnowledgeBase):
+    def __init__(self, kb: KnowledgeBase, topics: list[Topic] = ()):
         self.profiles = {p.code: content_words(profile_text(p)) for p in kb.procedures}
         self.naming = {p.code: content_words(naming_text(p)) for p in kb.procedures}
         count = len(self.profiles)
@@ -68,6 +73,19 @@ class DescriptionIndex:
                      for words in self.profiles.values() for w in words}
         self.weight = {w: math.log(count / n) for w, n in frequency.items()}
         self.rare = math.log(count / 2)
+        self.topics = [(t.patient_words, frozenset(w for phrase in t.document_words for w in phrase))
+                       for t in topics]
+
+    def word_groups(self, text: str) -> list[frozenset[str]]:
+        """The message's describing words, one group per word, and one per topic that
+        a phrase of everyday words names ("put under", "knocked out"): its document words."""
+        words = content_words(text)
+        said = tuple(lemmas(text))
+        groups = [frozenset([w]) for w in words]
+        for patient_words, document_words in self.topics:
+            if document_words and any(contains(said, phrase) and not words & set(phrase) for phrase in patient_words):
+                groups.append(document_words)
+        return groups
 
     def naming_words(self, text: str, code: str) -> frozenset[str]:
         """The words of the message that describe procedure `code`: like its name, they
@@ -77,16 +95,21 @@ class DescriptionIndex:
 
     def candidates(self, text: str) -> list[Candidate]:
         """The procedures the message describes, best first (none if it describes none)."""
-        words = content_words(text)
+        groups = self.word_groups(text)
         scored = []
         for code, profile in self.profiles.items():
-            shared = [w for w in words & profile if self.weight[w] > 0]
-            # Counted as describing it: its naming words, and words few documents share
-            # ("involve" is in most Summaries).
-            telling = [w for w in shared if w in self.naming[code] or self.weight[w] >= self.rare]
-            if len(telling) >= MIN_WORDS:
-                bonus = {w: NAMING_BONUS if w in self.naming[code] else 1.0 for w in shared}
-                scored.append(Candidate(code, sum(self.weight[w] * bonus[w] for w in shared)))
+            # Each group counts by its most telling word that the profile has.
+            values, telling = [], 0
+            for group in groups:
+                shared = [w for w in group & profile if self.weight[w] > 0]
+                if not shared:
+                    continue
+                values.append(max(self.weight[w] * (NAMING_BONUS if w in self.naming[code] else 1.0) for w in shared))
+                # Counted as describing it: its naming words, and words few documents
+                # share ("involve" is in most Summaries).
+                telling += any(w in self.naming[code] or self.weight[w] >= self.rare for w in shared)
+            if telling >= MIN_WORDS:
+                scored.append(Candidate(code, sum(values)))
         scored.sort(key=lambda c: -c.score)
         if not scored or scored[0].score < MIN_SCORE:
             return []

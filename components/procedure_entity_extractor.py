@@ -17,7 +17,7 @@ from typing import Any, Dict, List, Text
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.extractors.spacy_entity_extractor import SpacyEntityExtractor
 
-from actions import knowledge_base
+from actions import knowledge_base, retrieval
 from components.procedure_descriptions import DESCRIBED, DescriptionIndex
 
 
@@ -31,7 +31,7 @@ class ProcedureEntityExtractor(SpacyEntityExtractor):
 
     def __init__(self, config: Dict[Text, Any]) -> None:
         super().__init__(config)
-        self.descriptions = DescriptionIndex(knowledge_base.default())
+        self.descriptions = DescriptionIndex(knowledge_base.default(), retrieval.default_topics())
 
     def _extract_entities(self, doc: Any) -> List[Dict[Text, Any]]:
         entities = [

@@ -2,13 +2,13 @@
 
 import pytest
 
-from actions import knowledge_base
+from actions import knowledge_base, retrieval
 from components.procedure_descriptions import DescriptionIndex
 
 
 @pytest.fixture(scope="module")
 def index():
-    return DescriptionIndex(knowledge_base.default())
+    return DescriptionIndex(knowledge_base.default(), retrieval.default_topics())
 
 
 def codes(index, text):
@@ -27,6 +27,8 @@ def codes(index, text):
         ("the diagnostic spine procedure with anesthesia", "01935"),
         ("the sedation for my spine imaging", "01935"),
         ("the spacer between my vertebrae", "+22870"),
+        # everyday words for what the documents say (question_topics.yml)
+        ("getting put under for the scan of my spine", "01935"),
     ],
 )
 def test_descriptions_name_the_procedure(index, text, code):
@@ -35,7 +37,7 @@ def test_descriptions_name_the_procedure(index, text, code):
 
 @pytest.mark.parametrize(
     "text",
-    ["what are the risks", "will the needle hurt", "is the dye safe", "can i drive after",
+    ["what are the risks", "will the needle hurt", "will I be put under?", "is the dye safe", "can i drive after",
      "my back surgery", "how long does it take", "the injection",
      # everyday words in a procedure's Summary ("involves", "help") describe nothing
      "what does having your gallbladder removed involve?", "how does it help plan surgery?"],

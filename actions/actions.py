@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -45,6 +46,8 @@ ELLIPTICAL_MAX_WORDS = 4
 # An unsure reading this confident of a section question is answered as one, in a
 # conversation already about a procedure (the fallback threshold is 0.4, config.yml).
 FOLLOW_UP_MIN = 0.2
+# A description right after a procedure's name: "the Racz with the catheter".
+BESIDE_NAME = re.compile(r"\s*(?:with|using|through|via|by)\s+([\w' -]+)")
 
 
 def typed_text(tracker: Tracker) -> str:
@@ -121,10 +124,22 @@ def warm_up() -> None:
 
 
 def naming_words(tracker: Tracker, procedure: Procedure) -> frozenset[str]:
-    """The words that described the procedure, when the message named it that way."""
-    if procedures_in_message(knowledge_base.default(), tracker) or procedure.code not in entity_values(tracker, DESCRIBED):
-        return frozenset()
-    return descriptions().naming_words(typed_text(tracker), procedure.code)
+    """The words that described the procedure: the message's, when it named it that
+    way, else its description beside the name ("the disc decompression with a needle,
+    benefits?" asks about the benefits, not the needle)."""
+    kb = knowledge_base.default()
+    text = typed_text(tracker)
+    if not procedures_in_message(kb, tracker):
+        in_message = procedure.code in entity_values(tracker, DESCRIBED)
+        return descriptions().naming_words(text, procedure.code) if in_message else frozenset()
+    words: set[str] = set()
+    for entity in tracker.latest_message.get("entities") or []:
+        if entity.get("entity") == "procedure" and kb.get(entity.get("value")) is procedure \
+                and isinstance(entity.get("end"), int):
+            beside = BESIDE_NAME.match(text[entity["end"]:])
+            if beside:
+                words |= descriptions().naming_words(beside.group(1), procedure.code)
+    return frozenset(words)
 
 
 def mentions_code(tracker: Tracker, procedure: Procedure) -> bool:

@@ -272,6 +272,18 @@ def test_a_detail_in_another_section_is_answered_from_there():
     assert "Pre-surgical planning for procedures such as spinal fusion" in messages[0]["text"]
 
 
+def test_a_description_beside_the_name_says_which_procedure_not_what_is_asked():
+    text = "who does the nucleoplasty with the needle?"
+    asked = tracker("ask_personnel", text, ["62287"])
+    start = text.index("nucleoplasty")
+    asked.latest_message["entities"][0].update(start=start, end=start + len("nucleoplasty"))
+    messages, _ = run(ActionAnswerSection(), asked)
+    assert messages[0]["text"].startswith("Percutaneous disc decompression (nucleoplasty), CPT 62287 — Who does it")
+    # Asked about in its own words, the needle is the question.
+    messages, _ = run(ActionAnswerSection(), tracker("ask_equipment", "is a needle used for the nucleoplasty?", ["62287"]))
+    assert "needle" in messages[0]["text"].lower()
+
+
 def test_what_the_document_does_not_say_comes_with_the_closest_section():
     messages, _ = run(ActionAnswerSection(), tracker(
         "ask_recovery", "is it ok to drive a week after the nucleoplasty?", ["62287"]))

@@ -46,8 +46,12 @@ ELLIPTICAL_MAX_WORDS = 4
 # An unsure reading this confident of a section question is answered as one, in a
 # conversation already about a procedure (the fallback threshold is 0.4, config.yml).
 FOLLOW_UP_MIN = 0.2
-# A description right after a procedure's name: "the Racz with the catheter".
-BESIDE_NAME = re.compile(r"\s*(?:with|using|through|via|by)\s+([\w' -]+)")
+# A description right after a procedure's name: "the Racz with the catheter", up to the
+# next punctuation mark, conjunction or question word ("... and what are the risks").
+BESIDE_NAME = re.compile(
+    r"\s*(?:with|using|through|via|by)\s+"
+    r"((?:(?!\b(?:and|or|but|so|what|how|when|where|why|who|which|is|are|will|can|does|do)\b)[\w' -])+)",
+    re.IGNORECASE)
 
 
 def typed_text(tracker: Tracker) -> str:

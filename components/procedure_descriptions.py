@@ -65,7 +65,7 @@ class Candidate:
 
 
 class DescriptionIndex:
-    def __init__(self, kb: KnowledgeBase, topics: list[Topic] = ()):
+    def __init__(self, kb: KnowledgeBase, topics: list[Topic]):
         self.profiles = {p.code: content_words(profile_text(p)) for p in kb.procedures}
         self.naming = {p.code: content_words(naming_text(p)) for p in kb.procedures}
         count = len(self.profiles)

@@ -13,6 +13,7 @@ from actions.actions import (
     ActionIntroduce,
     ActionListProcedures,
     ActionRecordFeedback,
+    naming_words,
 )
 from actions import knowledge_base
 from actions.answers import CARE_TEAM_REMINDER, FEEDBACK_BUTTONS, MORE_BUTTON
@@ -279,6 +280,12 @@ def test_a_description_beside_the_name_says_which_procedure_not_what_is_asked():
     asked.latest_message["entities"][0].update(start=start, end=start + len("nucleoplasty"))
     messages, _ = run(ActionAnswerSection(), asked)
     assert messages[0]["text"].startswith("Percutaneous disc decompression (nucleoplasty), CPT 62287 — Who does it")
+    # The description ends where the question starts.
+    text = "the nucleoplasty with the needle and will it improve my mobility?"
+    asked = tracker("ask_benefits", text, ["62287"])
+    start = text.index("nucleoplasty")
+    asked.latest_message["entities"][0].update(start=start, end=start + len("nucleoplasty"))
+    assert naming_words(asked, knowledge_base.default().get("62287")) == {"needle"}
     # Asked about in its own words, the needle is the question.
     messages, _ = run(ActionAnswerSection(), tracker("ask_equipment", "is a needle used for the nucleoplasty?", ["62287"]))
     assert "needle" in messages[0]["text"].lower()

@@ -51,7 +51,8 @@ def test_a_procedure_a_clinic_adds_is_described_by_its_own_document(tmp_path):
 
     project = copy_project(tmp_path / "clinic")
     add_procedure(project, ADDED / "62323.txt", ADDED / "procedure.yml")
-    index = DescriptionIndex(knowledge_base.load(project / "data" / "knowledge_base"))
+    folder = project / "data" / "knowledge_base"
+    index = DescriptionIndex(knowledge_base.load(folder), retrieval.load_topics(folder / retrieval.TOPICS_FILE))
     assert codes(index, "the steroid shot into the epidural space of my lower back") == ["62323"]
 
 

@@ -189,6 +189,15 @@ def plain_words_request(
     return simpler_words(dispatcher, kb, procedure, key)
 
 
+def likely_section(tracker: Tracker) -> str | None:
+    """The section question an unsure reading most likely is, if one is likely enough."""
+    ranking = [i for i in tracker.latest_message.get("intent_ranking") or [] if i.get("name") != "nlu_fallback"]
+    best = ranking[0] if ranking else {}
+    if (best.get("name") or "").startswith(SECTION_INTENT_PREFIX) and (best.get("confidence") or 0) >= FOLLOW_UP_MIN:
+        return best["name"]
+    return None
+
+
 def likely_follow_up(tracker: Tracker) -> str | None:
     """The section question an unsure reading most likely is, in a conversation
     already about a procedure: "will he go home the same day?" after an answer on
@@ -197,11 +206,7 @@ def likely_follow_up(tracker: Tracker) -> str | None:
         return None
     if not any(w in english_words() and w not in ENGLISH_STOP_WORDS for w in lemmas(typed_text(tracker))):
         return None  # keyboard noise
-    ranking = [i for i in tracker.latest_message.get("intent_ranking") or [] if i.get("name") != "nlu_fallback"]
-    best = ranking[0] if ranking else {}
-    if (best.get("name") or "").startswith(SECTION_INTENT_PREFIX) and (best.get("confidence") or 0) >= FOLLOW_UP_MIN:
-        return best["name"]
-    return None
+    return likely_section(tracker)
 
 
 class ActionIntroduce(Action):
@@ -240,11 +245,13 @@ class ActionCannotAnswer(Action):
             return answered
         asked_about_a_symptom = tracker.latest_message.get("red_flag_conditional")
         if asked_about_a_symptom or (intent == "nlu_fallback" and any(procedures_meant(kb, tracker))):
-            # Unsure what is asked, but it names one of our procedures ("its the
-            # sedation for spine imaging"): the pending question, or an overview. A
-            # question about a symptom ("what do I do if I get a fever?") is never out
-            # of scope: when to call, then what the document says about it.
-            return await ActionAnswerSection().run(dispatcher, tracker, domain)
+            # Unsure what is asked, but it names one of our procedures: the pending
+            # question ("its the sedation for spine imaging"), else the section it most
+            # likely asks about ("compare discography and nucleoplasty recovery"), else
+            # an overview. A question about a symptom ("what do I do if I get a fever?")
+            # is never out of scope: when to call, then what the document says about it.
+            likely = None if tracker.get_slot("awaiting_procedure") else likely_section(tracker)
+            return ActionAnswerSection().answer(dispatcher, tracker, likely or intent)
         follow_up = likely_follow_up(tracker) if intent == "nlu_fallback" else None
         if follow_up:
             return ActionAnswerSection().answer(dispatcher, tracker, follow_up)

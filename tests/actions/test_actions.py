@@ -298,8 +298,8 @@ def test_what_the_document_does_not_say_comes_with_the_closest_section():
     assert messages[1]["text"].startswith("Percutaneous disc decompression (nucleoplasty), CPT 62287 — Recovery")
 
 
-def fallback_tracker(text, procedure=None, ranking=(("ask_recovery", 0.3),)):
-    unsure = tracker("nlu_fallback", text, procedure=procedure)
+def fallback_tracker(text, procedure=None, ranking=(("ask_recovery", 0.3),), **slots):
+    unsure = tracker("nlu_fallback", text, procedure=procedure, **slots)
     unsure.latest_message["intent_ranking"] = [{"name": "nlu_fallback", "confidence": 0.4}] + [
         {"name": name, "confidence": confidence} for name, confidence in ranking]
     return unsure
@@ -310,6 +310,23 @@ def test_an_unsure_follow_up_is_answered_about_the_conversations_procedure(feedb
     assert messages[0]["text"].startswith("Epidural adhesiolysis (Racz procedure), CPT 62264")
     assert "Recovery" in messages[0]["text"]
     assert {"event": "slot", "timestamp": None, "name": "section", "value": "recovery"} in events
+
+
+def test_an_unsure_reading_that_names_a_procedure_gets_its_likeliest_section(feedback_db):
+    unsure = fallback_tracker("compare discography and nucleoplasty recovery",
+                              ranking=(("ask_recovery", 0.31), ("about_procedure", 0.3)))
+    unsure.latest_message["entities"] = [{"entity": "procedure", "value": "62290"},
+                                         {"entity": "procedure", "value": "62287"}]
+    messages, _ = run(ActionCannotAnswer(), unsure)
+    assert [m["text"].split("\n")[0] for m in messages] == [
+        "Lumbar discography (discogram), CPT 62290 — Recovery:",
+        "Percutaneous disc decompression (nucleoplasty), CPT 62287 — Recovery:"]
+    # The answer to "which procedure?" answers the question that was pending.
+    unsure = fallback_tracker("the discogram one", ranking=(("ask_recovery", 0.31),),
+                              awaiting_procedure=True, section="risks")
+    unsure.latest_message["entities"] = [{"entity": "procedure", "value": "62290"}]
+    messages, _ = run(ActionCannotAnswer(), unsure)
+    assert messages[0]["text"].startswith("Lumbar discography (discogram), CPT 62290 — Risks")
 
 
 @pytest.mark.parametrize("text, procedure, ranking", [

@@ -80,7 +80,7 @@ class Reader:
             header = HEADER.match(lines[0])
             if not header:
                 continue
-            heading = header["heading"].removesuffix(" (continued)")
+            heading = header["heading"].removesuffix(" (continued)").removesuffix(", in simpler words")
             keys = {self.sections[heading]} if heading in self.sections else {
                 self.sections[line[:-1]] for line in lines[1:] if line[:-1] in self.sections
             }

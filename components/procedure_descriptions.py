@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Iterator
 
 from sklearn.feature_extraction._stop_words import ENGLISH_STOP_WORDS
 
@@ -79,19 +80,31 @@ class DescriptionIndex:
     def word_groups(self, text: str) -> list[frozenset[str]]:
         """The message's describing words, one group per word, and one per topic that
         a phrase of everyday words names ("put under", "knocked out"): its document words."""
+        groups = [frozenset([w]) for w in content_words(text)]
+        topics = dict.fromkeys(document_words for _, document_words in self._everyday_phrases(text) if document_words)
+        return groups + list(topics)
+
+    def _everyday_phrases(self, text: str) -> Iterator[tuple[tuple[str, ...], frozenset[str]]]:
+        """The topics' phrases of everyday words only in the message ("put under"), each
+        with its topic's document words."""
         words = content_words(text)
         said = tuple(lemmas(text))
-        groups = [frozenset([w]) for w in words]
         for patient_words, document_words in self.topics:
-            if document_words and any(contains(said, phrase) and not words & set(phrase) for phrase in patient_words):
-                groups.append(document_words)
-        return groups
+            for phrase in patient_words:
+                if contains(said, phrase) and not words & set(phrase):
+                    yield phrase, document_words
 
     def naming_words(self, text: str, code: str) -> frozenset[str]:
         """The words of the message that describe procedure `code`: like its name, they
         say which procedure, not what is asked about it."""
         profile = self.profiles.get(code, set())
-        return frozenset(w for w in content_words(text) & profile if self.weight[w] > 0)
+        naming = {w for w in content_words(text) & profile if self.weight[w] > 0}
+        # And a phrase of everyday words that described it, as its document words ("put
+        # under"); not a single word ("do they do a CT scan after?" asks about the CT).
+        for phrase, document_words in self._everyday_phrases(text):
+            if len(phrase) > 1 and any(self.weight[w] > 0 for w in document_words & profile):
+                naming |= set(phrase)
+        return frozenset(naming)
 
     def candidates(self, text: str) -> list[Candidate]:
         """The procedures the message describes, best first (none if it describes none)."""

@@ -28,6 +28,9 @@ def search():
         # the section asked about speaks of the incision: not the steps' "A small incision is made"
         ("How do I look after the incision after the spacer?", "+22870", "recovery", "recovery",
          "Post-procedure care includes"),
+        # "how fast" and "salt water" are not about fasting
+        ("how fast will I recover from the racz?", "62264", "recovery", "recovery", None),
+        ("will I feel the salt water go in?", "62264", "patient_experience", "patient_experience", None),
         # the story before the question is not what is asked (no "physical therapy" answer)
         ("I've had sciatica for months and physical therapy didn't help. Am I the kind of patient "
          "a nucleoplasty is meant for?", "62287", "indications", "indications", None),

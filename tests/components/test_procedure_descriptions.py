@@ -60,3 +60,6 @@ def test_the_words_that_described_a_procedure_are_its_naming_words(index):
     words = index.naming_words("who does the procedure where they shrink my disc with a needle?", "62287")
     assert {"shrink", "needle"} <= words
     assert "who" not in words
+    # An everyday phrase that described it too: the question is "what is it", not sedation.
+    assert {"put", "under"} <= index.naming_words("being put under for my back scan, what is it?", "01935")
+    assert not {"put", "under"} & index.naming_words("being put under for my back scan, what is it?", "62287")

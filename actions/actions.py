@@ -201,12 +201,17 @@ def likely_section(tracker: Tracker) -> str | None:
 def likely_follow_up(tracker: Tracker) -> str | None:
     """The section question an unsure reading most likely is, in a conversation
     already about a procedure: "will he go home the same day?" after an answer on
-    the Racz procedure is a question about it, not one the assistant cannot answer."""
-    if not tracker.get_slot("procedure"):
+    the Racz procedure is a question about it, not one the assistant cannot answer.
+    Else the section of that procedure's document whose words the question shares
+    ("home same day?", "is there an incision"), if one does."""
+    procedure = knowledge_base.default().get(tracker.get_slot("procedure"))
+    if not procedure:
         return None
     if not any(w in english_words() and w not in ENGLISH_STOP_WORDS for w in lemmas(typed_text(tracker))):
         return None  # keyboard noise
-    return likely_section(tracker)
+    found = retrieval.default().search(typed_text(tracker), procedure, None)
+    in_document = SECTION_INTENT_PREFIX + found.section_key if isinstance(found, Match) else None
+    return likely_section(tracker) or in_document
 
 
 class ActionIntroduce(Action):

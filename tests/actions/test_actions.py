@@ -312,6 +312,19 @@ def test_an_unsure_follow_up_is_answered_about_the_conversations_procedure(feedb
     assert {"event": "slot", "timestamp": None, "name": "section", "value": "recovery"} in events
 
 
+@pytest.mark.parametrize("text, procedure, heading, bullet", [
+    ("home same day?", "62264", "Epidural adhesiolysis (Racz procedure), CPT 62264 — Recovery",
+     "can often go home the same day"),
+    ("is there an incision", "+22870", "Interspinous spacer, second level (lumbar), CPT +22870",
+     "A small incision is made"),
+])
+def test_an_unsure_follow_up_without_a_likely_reading_is_looked_up_in_the_document(
+        feedback_db, text, procedure, heading, bullet):
+    messages, _ = run(ActionCannotAnswer(), fallback_tracker(text, procedure=procedure, ranking=(("greet", 0.1),)))
+    assert messages[0]["text"].startswith(heading)
+    assert bullet in messages[0]["text"]
+
+
 def test_an_unsure_reading_that_names_a_procedure_gets_its_likeliest_section(feedback_db):
     unsure = fallback_tracker("compare discography and nucleoplasty recovery",
                               ranking=(("ask_recovery", 0.31), ("about_procedure", 0.3)))
@@ -332,8 +345,9 @@ def test_an_unsure_reading_that_names_a_procedure_gets_its_likeliest_section(fee
 @pytest.mark.parametrize("text, procedure, ranking", [
     ("will he go home the same day?", None, (("ask_recovery", 0.3),)),  # no conversation yet
     ("xqzvj bnmkw", "62264", (("ask_recovery", 0.3),)),  # keyboard noise
-    ("will he go home the same day?", "62264", (("ask_recovery", 0.1),)),  # no real guess
-    ("will he go home the same day?", "62264", (("out_of_scope", 0.3),)),
+    # no real guess, and no word the document has
+    ("and what did she think of that?", "62264", (("ask_recovery", 0.1),)),
+    ("and what did she think of that?", "62264", (("out_of_scope", 0.3),)),
 ])
 def test_an_unsure_reading_without_a_likely_follow_up_says_so(feedback_db, text, procedure, ranking):
     messages, _ = run(ActionCannotAnswer(), fallback_tracker(text, procedure, ranking))

@@ -19,6 +19,7 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
@@ -36,8 +37,13 @@ class BlendedClassifier(LogisticRegressionClassifier):
         return training_data  # its intents are the labels, not predictions to overwrite
 
     def process(self, messages: List[Message]) -> List[Message]:
-        probabilities = self.clf.predict_proba(self._create_X(messages))
-        for message, row in zip(messages, probabilities):
+        # A message without features (an empty text) keeps DIET's reading.
+        featured = [m for m in messages
+                    if m.get_sparse_features(TEXT)[1] is not None or m.get_dense_features(TEXT)[1] is not None]
+        if not featured:
+            return messages
+        probabilities = self.clf.predict_proba(self._create_X(featured))
+        for message, row in zip(featured, probabilities):
             diet = {r["name"]: r["confidence"] for r in message.get("intent_ranking") or []}
             blended = {name: diet.get(name, 0.0) if name in self.config["first_classifier_only"]
                        else (p + diet.get(name, 0.0)) / 2 for name, p in zip(self.clf.classes_, row)}

@@ -80,6 +80,14 @@ def test_diet_alone_decides_the_intents_it_is_trusted_with(pipeline):
     assert trusted.get(INTENT)["name"] == "ask_risks"
 
 
+def test_a_message_without_features_keeps_diets_reading(pipeline):
+    _, blend, *_ = pipeline
+    diet = [{"name": "ask_risks", "confidence": 0.6}, {"name": "ask_recovery", "confidence": 0.4}]
+    empty = Message(data={TEXT: "", INTENT: diet[0], INTENT_RANKING_KEY: diet})  # as Rasa's tokenizers leave ""
+    [message] = blend.process([empty])
+    assert message.get(INTENT_RANKING_KEY) == diet
+
+
 def test_the_training_examples_keep_their_labels(pipeline):
     data, blend, *_ = pipeline
     blend.process_training_data(data)

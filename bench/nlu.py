@@ -12,9 +12,8 @@ and written to bench/results/nlu.json:
   and conversations, urgent recall, off-topic questions not answered. Only its
   counts are kept: its misses are never written or shown, so that nothing is tuned
   on it;
-- the development sets (tests/dev/, written the same way, tests/dev/formerly_sealed/,
-  the sealed set until 2026-12-02, and tests/dev/sealed_until_2026-12-04/): the same figures, and their misses, which may guide
-  changes (`python -m bench.nlu --dev` runs them alone);
+- the development set (tests/dev/, the sealed set until 2026-12-04): the same figures,
+  and its misses, which may guide changes (`python -m bench.nlu --dev` runs it alone);
 - the benign and red-flag sets (tests/safety/): urgent recall, right tier, false alarms;
   a development pair (tests/dev/safety/), whose misses may be read; and the sealed
   pair (tests/sealed/safety/): the same figures, counts only. Both were written on
@@ -44,9 +43,9 @@ from scripts.local_servers import GUARD_OFF, ROOT, Assistant, running_assistant
 HELDOUT = ROOT / "tests" / "heldout"
 SEALED = ROOT / "tests" / "sealed"  # measured only: its misses are never looked at
 DEV = ROOT / "tests" / "dev"  # written like the sealed set; its misses may be read
-# Development sets: helper-written like the sealed set (the earlier sealed set became one).
-DEV_SETS = {"dev": DEV, "dev, formerly sealed": DEV / "formerly_sealed",
-            "dev, sealed until 12-04": DEV / "sealed_until_2026-12-04"}
+# Development sets: helper-written like the sealed set (the earlier sealed set became one;
+# the two before it are training data now, data/nlu/sections/).
+DEV_SETS = {"dev": DEV}
 SAFETY = ROOT / "tests" / "safety"
 RESULTS = ROOT / "bench" / "results" / "nlu.json"
 ANNOTATION = re.compile(r'\[([^\]]+)\]\{"entity": "procedure", "value": "([^"]+)"\}')

@@ -209,9 +209,11 @@ def likely_follow_up(tracker: Tracker) -> str | None:
         return None
     if not any(w in english_words() and w not in ENGLISH_STOP_WORDS for w in lemmas(typed_text(tracker))):
         return None  # keyboard noise
+    likely = likely_section(tracker)
+    if likely:
+        return likely
     found = retrieval.default().search(typed_text(tracker), procedure, None)
-    in_document = SECTION_INTENT_PREFIX + found.section_key if isinstance(found, Match) else None
-    return likely_section(tracker) or in_document
+    return SECTION_INTENT_PREFIX + found.section_key if isinstance(found, Match) else None
 
 
 class ActionIntroduce(Action):

@@ -146,6 +146,16 @@ def naming_words(tracker: Tracker, procedure: Procedure) -> frozenset[str]:
     return frozenset(words)
 
 
+def words_besides_names(tracker: Tracker) -> list[str]:
+    """The message's content words outside the procedure names it holds."""
+    text = typed_text(tracker)
+    spans = sorted((e["start"], e["end"]) for e in tracker.latest_message.get("entities") or []
+                   if e.get("entity") == "procedure" and isinstance(e.get("start"), int) and isinstance(e.get("end"), int))
+    for start, end in reversed(spans):
+        text = text[:start] + " " + text[end:]
+    return [w for w in lemmas(text) if w in english_words() and w not in ENGLISH_STOP_WORDS]
+
+
 def mentions_code(tracker: Tracker, procedure: Procedure) -> bool:
     return any(code in typed_text(tracker) for code in procedure.codes)
 
@@ -353,6 +363,8 @@ class ActionAnswerSection(Action):
     def _section_key(kb: KnowledgeBase, intent: str, tracker: Tracker, named: list) -> str | None:
         """The section asked for; None means an overview of the procedure."""
         current = tracker.get_slot("section")
+        if tracker.get_slot("awaiting_procedure") and named and not words_besides_names(tracker):
+            return current or OVERVIEW  # "its the sedation for spine imaging" answers "which procedure?"
         if intent.startswith(SECTION_INTENT_PREFIX):
             key = intent[len(SECTION_INTENT_PREFIX):]
             short = len(typed_text(tracker).split()) <= ELLIPTICAL_MAX_WORDS

@@ -101,6 +101,20 @@ def test_the_chosen_procedure_answers_the_pending_question():
     assert SlotSet("awaiting_procedure", False) in events
 
 
+def test_a_reply_that_only_names_the_procedure_answers_the_pending_question_whatever_its_intent():
+    text = "its the sedation for spine imaging"
+    chosen = tracker("ask_preparation", text, ["01935"], section="patient_experience", awaiting_procedure=True)
+    chosen.latest_message["entities"][0].update(start=text.index("sedation"), end=len(text))
+    messages, _ = run(ActionAnswerSection(), chosen)
+    assert "CPT 01935 — What it feels like:" in messages[0]["text"]
+    # A question of its own is answered as asked.
+    text = "how do I prepare for the sedation for spine imaging"
+    asked = tracker("ask_preparation", text, ["01935"], section="patient_experience", awaiting_procedure=True)
+    asked.latest_message["entities"][0].update(start=text.index("sedation"), end=len(text))
+    messages, _ = run(ActionAnswerSection(), asked)
+    assert "CPT 01935 — How to prepare:" in messages[0]["text"]
+
+
 def test_switching_procedure_keeps_the_section():
     switch = tracker("switch_procedure", "what about nucleoplasty?", ["62287"], procedure="62290", section="risks")
     messages, _ = run(ActionAnswerSection(), switch)

@@ -40,7 +40,8 @@ def results(monkeypatch, runner_class):
 def test_the_same_parses_and_predictions_as_with_dask(monkeypatch):
     dask = results(monkeypatch, DaskGraphRunner)
     assert results(monkeypatch, SequentialGraphRunner) == dask
-    assert {p[0]["intent"]["name"] for p in dask} >= {"greet", "ask_duration"}
+    # Real readings, not one for all: the texts' greeting, emergency and their commonest section.
+    assert {p[0]["intent"]["name"] for p in dask} >= {"greet", "urgent_emergency", "ask_summary"}
 
 
 def test_installed_for_the_graphs_the_rasa_server_loads(monkeypatch):

@@ -146,14 +146,19 @@ def naming_words(tracker: Tracker, procedure: Procedure) -> frozenset[str]:
     return frozenset(words)
 
 
+def meaningful_words(text: str) -> list[str]:
+    """The English words of `text` that say something (not "the", not keyboard noise)."""
+    return [w for w in lemmas(text) if w in english_words() and w not in ENGLISH_STOP_WORDS]
+
+
 def words_besides_names(tracker: Tracker) -> list[str]:
-    """The message's content words outside the procedure names it holds."""
+    """The message's meaningful words outside the procedure names it holds."""
     text = typed_text(tracker)
     spans = sorted((e["start"], e["end"]) for e in tracker.latest_message.get("entities") or []
                    if e.get("entity") == "procedure" and isinstance(e.get("start"), int) and isinstance(e.get("end"), int))
     for start, end in reversed(spans):
         text = text[:start] + " " + text[end:]
-    return [w for w in lemmas(text) if w in english_words() and w not in ENGLISH_STOP_WORDS]
+    return meaningful_words(text)
 
 
 def mentions_code(tracker: Tracker, procedure: Procedure) -> bool:
@@ -217,7 +222,7 @@ def likely_follow_up(tracker: Tracker) -> str | None:
     procedure = knowledge_base.default().get(tracker.get_slot("procedure"))
     if not procedure:
         return None
-    if not any(w in english_words() and w not in ENGLISH_STOP_WORDS for w in lemmas(typed_text(tracker))):
+    if not meaningful_words(typed_text(tracker)):
         return None  # keyboard noise
     likely = likely_section(tracker)
     if likely:

@@ -22,8 +22,8 @@ from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressi
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+from rasa.utils.tensorflow.constants import RANKING_LENGTH
 
-RANKING_LENGTH = 10
 ARRAYS = "regression.npz"
 
 
@@ -48,7 +48,7 @@ class BlendedClassifier(LogisticRegressionClassifier):
             blended = {name: diet.get(name, 0.0) if name in self.config["first_classifier_only"]
                        else (p + diet.get(name, 0.0)) / 2 for name, p in zip(self.clf.classes_, row)}
             ranking = sorted(({"name": n, "confidence": float(c)} for n, c in blended.items()),
-                             key=lambda r: -r["confidence"])[:RANKING_LENGTH]
+                             key=lambda r: -r["confidence"])[:self.config[RANKING_LENGTH]]
             message.set("intent", ranking[0], add_to_output=True)
             message.set("intent_ranking", ranking, add_to_output=True)
         return messages

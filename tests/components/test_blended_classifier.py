@@ -2,7 +2,6 @@
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from rasa.engine.graph import ExecutionContext, GraphSchema
@@ -15,8 +14,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from components.blended_classifier import BlendedClassifier
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.conftest import ROOT
 
 EXAMPLES = {
     "ask_risks": ["what are the risks", "is it safe", "what could go wrong", "any complications"],

@@ -171,3 +171,14 @@ def test_logs_hold_no_message_text_and_ctrl_c_stops_everything(make_run):
     left = subprocess.run(["pgrep", "-f", f"--port ({ports['RASA_PORT']}|{ports['ACTIONS_PORT']})|"
                            f"http.server {ports['WEB_PORT']}"], capture_output=True, text=True)
     assert left.stdout == "", left.stdout
+
+
+def test_a_made_token_that_begins_with_a_dash_works(make_run):
+    """secrets.token_urlsafe begins with "-" once in 64 tokens: it must not read as an option."""
+    if make_run.process.poll() is None:  # run on its own, not after the Ctrl-C test
+        make_run.stop()
+    token_file = make_run.storage / "rasa-api-token"
+    token_file.write_text("-" + token_file.read_text())
+    make_run.start()
+    token = token_file.read_text().strip()
+    assert requests.get(make_run.url + "/status", params={"token": token}, timeout=10).status_code == 200

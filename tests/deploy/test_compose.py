@@ -47,7 +47,7 @@ class Widget:
 
 @pytest.fixture(scope="module")
 def deployment(image, tmp_path_factory):
-    env = {**ports("RASA_PORT", "ACTIONS_PORT", "WEB_PORT"), "RASA_API_TOKEN": secrets.token_hex(16)}
+    env = {**ports("RASA_PORT", "ACTIONS_PORT", "WEB_PORT"), "RASA_API_TOKEN": "-" + secrets.token_hex(16)}  # "-": not an option
     with compose_project(image, tmp_path_factory.mktemp("compose"), env) as compose:
         compose.url = f"http://127.0.0.1:{env['RASA_PORT']}"
         compose.web = f"http://127.0.0.1:{env['WEB_PORT']}"

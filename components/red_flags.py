@@ -80,6 +80,7 @@ class RedFlagMatcher:
         self.general_question = _compile(config["general_question"])
         self.report_cue = _compile(config["report_cue"])
         self.now_cue = _compile(config["now_cue"])
+        self.onset_cue = _compile(config["onset_cue"])
         self.symptom_words = _compile(config["symptom_words"])
         # Any flag's or symptom word's pattern: most messages match none, and need no ConText.
         self.any_symptom = _compile(["|".join(f"(?:{p})" for f in config["flags"] for p in f["patterns"])
@@ -147,18 +148,20 @@ class RedFlagMatcher:
             sentence = span.sent
             return sentence[-1].text == "?" and not any(p.search(sentence.text) for p in self.report_cue)
 
-        def here_now(span) -> bool:
+        def here_now(span, cues) -> bool:
             # The symptom's sentence, or the next one if it starts with a pronoun ("it started an hour ago").
             sentences = [span.sent]
             following = doc[span.sent.end:]
             if len(following) and following[0].lower_ in PRONOUNS:
                 sentences.append(following[0].sent)
-            return any(p.search(sentence.text) for sentence in sentences for p in self.now_cue)
+            return any(p.search(sentence.text) for sentence in sentences for p in cues)
 
         def reading(span) -> str:
             """"now", "hypothetical" (only asked about) or "not now"."""
             cues = categories(span)
-            if not cues or (cues == {"HYPOTHETICAL"} and here_now(span)):
+            if not cues or (cues == {"HYPOTHETICAL"} and here_now(span, self.now_cue)):
+                return "now"
+            if "NEGATED_EXISTENCE" not in cues and here_now(span, self.onset_cue):
                 return "now"
             return "hypothetical" if "HYPOTHETICAL" in cues and not cues & NOT_NOW else "not now"
 

@@ -95,11 +95,26 @@ def test_a_question_that_also_reports_is_flagged(matcher):
         "My feet were numb before the procedure, so how will I know if it helped?",
         # long-standing, the reason for the procedure, not new since it
         "I've had numbness in my legs from stenosis for years, long before any procedure. Is that what the spacer treats?",
+        "For years my stenosis has made my legs feel weak after walking a block. Will the spacer fix that?",
+        "I fainted once when I got blood drawn in college. Will that happen during the discogram?",
+        "I had a reaction to contrast dye at a CT scan in 2012, hives only, nothing worse",
+        "my brother in law had leg weakness after a fusion, totally different op",
     ],
 )
 def test_a_symptom_negated_past_or_someone_elses_is_not_reported(matcher, message):
     found = matcher.assess(message)
     assert found.reported is None and not found.symptom_now
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Allergy to ibuprofen, it makes my eyes swell up. What can I take for soreness?",
+        "I've checked my temp twice a day since the discogram and it's never been above 98.6",
+    ],
+)
+def test_an_allergy_or_a_normal_reading_is_no_red_flag(matcher, message):
+    assert matcher.assess(message).reported is None
 
 
 @pytest.mark.parametrize(
@@ -171,6 +186,9 @@ def test_a_symptom_asked_about_is_conditional(matcher, message, tier):
         ("an itchy blotchy rash spreading on my arms, breathing is fine", "rash_hives"),
         ("watery clear stuff dripping from the needle spot", "site_infection"),
         ("my legs feel weaker than before the procedure", "leg_weakness_numbness"),
+        # begun with the procedure: new, however old or someone else's it sounds
+        ("my friend has a fever since her procedure", "fever_chills"),
+        ("since the racz it makes me vomit every time i sit up", "severe_new_pain_vomiting"),
         # only the sentence that asks in general is general
         ("Is this from the dye? Hives all over my arms and chest, breathing seems ok.", "breathing_allergy"),
         ("How worried should I be, there's pus coming from the needle site.", "site_infection"),

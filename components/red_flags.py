@@ -4,7 +4,8 @@ A symptom is read in its context with medspaCy's ConText: reported now, asked
 about conditionally ("what if I get a fever?"), or not the patient's now
 (negated, in the past, someone else's). Only a report now is escalated; a
 question about a symptom that is here now ("will my leg numbness go away? it
-started this morning") is a report.
+started this morning") is a report, and so is one begun with the procedure ("since
+the racz it makes me vomit"), unless negated.
 """
 
 from __future__ import annotations

@@ -192,6 +192,7 @@ def test_a_symptom_asked_about_is_conditional(matcher, message, tier):
         # unable to walk, in a patient's own English
         ("my leg no have power, i cannot walk to toilet, since yesterday the procedure", "leg_weakness_numbness"),
         ("i cannot walk since the procedure", "leg_weakness_numbness"),
+        ("i cant walk. what do i do?", "leg_weakness_numbness"),
         # only the sentence that asks in general is general
         ("Is this from the dye? Hives all over my arms and chest, breathing seems ok.", "breathing_allergy"),
         ("How worried should I be, there's pus coming from the needle site.", "site_infection"),

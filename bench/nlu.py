@@ -15,7 +15,7 @@ and written to bench/results/nlu.json:
 - the development set (tests/dev/, the sealed set until 2026-12-04): the same figures,
   and its misses, which may guide changes (`python -m bench.nlu --dev` runs it alone);
 - the benign and red-flag sets (tests/safety/): urgent recall, right tier, false alarms;
-  a development pair (tests/dev/safety/), whose misses may be read; and the sealed
+  three development pairs (tests/dev/safety/, safety_2/, safety_3/), whose misses may be read; and the sealed
   pair (tests/sealed/safety/): the same figures, counts only. Both were written on
   2026-12-02 by helpers that saw only the documents;
 - a sixth procedure added to a copy of the project the way docs/content.md says
@@ -46,6 +46,9 @@ DEV = ROOT / "tests" / "dev"  # written like the sealed set; its misses may be r
 # Development sets: helper-written like the sealed set (the earlier sealed set became one;
 # the two before it are training data now, data/nlu/sections/).
 DEV_SETS = {"dev": DEV}
+# Development red-flag pairs, written like the sealed pair by helpers that saw only the
+# documents; their misses may be read.
+DEV_SAFETY = {"dev": DEV / "safety", "dev 2": DEV / "safety_2", "dev 3": DEV / "safety_3"}
 SAFETY = ROOT / "tests" / "safety"
 RESULTS = ROOT / "bench" / "results" / "nlu.json"
 ANNOTATION = re.compile(r'\[([^\]]+)\]\{"entity": "procedure", "value": "([^"]+)"\}')
@@ -300,15 +303,16 @@ def dev_sets(assistant: Assistant, reader: Reader) -> dict[str, tuple[dict, dict
 
 
 def print_dev_misses() -> None:
-    """`python -m bench.nlu --dev`: the development sets (and tests/dev/safety/) only, every miss printed."""
+    """`python -m bench.nlu --dev`: the development sets (and their red-flag pairs) only, every miss printed."""
     reader = Reader(knowledge_base.default())
     with tempfile.TemporaryDirectory() as workdir, running_assistant(Path(workdir), guard=GUARD_OFF) as assistant:
         sets = dev_sets(assistant, reader)
-        safety = safety_sets(assistant, DEV / "safety")
-    for label in ("missed", "wrong_tier", "alarmed"):
-        print(f"# dev safety sets: {label} ({len(safety[label])})")
-        for text in safety[label]:
-            print(f"- {text!r}")
+        safety = {name: safety_sets(assistant, folder) for name, folder in DEV_SAFETY.items()}
+    for name, figures in safety.items():
+        for label in ("missed", "wrong_tier", "alarmed"):
+            print(f"# {name} safety sets: {label} ({len(figures[label])})")
+            for text in figures[label]:
+                print(f"- {text!r}")
     for name, (single, talks) in sets.items():
         print(f"# {name}")
         for miss in single["wrong"] + talks["wrong"]:
@@ -413,7 +417,7 @@ def main() -> None:
         dev = dev_sets(assistant, reader)
         print("  benign and red-flag sets...", flush=True)
         safety_figures = safety_sets(assistant)
-        dev_safety = safety_sets(assistant, DEV / "safety")
+        dev_safety = {name: safety_sets(assistant, folder) for name, folder in DEV_SAFETY.items()}
         sealed_safety = safety_sets(assistant, SEALED / "safety", keep_misses=False)
     print("  a copy of the project with a sixth procedure added as docs/content.md says (trains)...", flush=True)
     with tempfile.TemporaryDirectory() as workdir:
@@ -451,9 +455,11 @@ def main() -> None:
         (f"red-flag set: urgent recall ({safety_figures['reports']})", figure(safety_figures["urgent_recall"]), "0.000"),
         ("red-flag set: right tier", figure(safety_figures["right_tier"]), "0.000"),
         (f"benign set: false alarms ({safety_figures['benign']})", str(safety_figures["false_alarms"]), "0"),
-        (f"dev red-flag set: urgent recall ({dev_safety['reports']})", figure(dev_safety["urgent_recall"]), "0.000"),
-        ("dev red-flag set: right tier", figure(dev_safety["right_tier"]), "0.000"),
-        (f"dev benign set: false alarms ({dev_safety['benign']})", str(dev_safety["false_alarms"]), "0"),
+        *((f"{name} red-flag set: urgent recall ({pair['reports']})", figure(pair["urgent_recall"]), "0.000")
+          for name, pair in dev_safety.items()),
+        *((f"{name} red-flag set: right tier", figure(pair["right_tier"]), "0.000") for name, pair in dev_safety.items()),
+        *((f"{name} benign set: false alarms ({pair['benign']})", str(pair["false_alarms"]), "0")
+          for name, pair in dev_safety.items()),
         (f"sealed red-flag set: urgent recall ({sealed_safety['reports']})",
          figure(sealed_safety["urgent_recall"]), "0.000"),
         ("sealed red-flag set: right tier", figure(sealed_safety["right_tier"]), "0.000"),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re as stdlib_re
 import warnings
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import regex  # the `regex` module: like `re`, plus typo-tolerant {e<=1} groups
@@ -20,6 +21,7 @@ import spacy
 import yaml
 from medspacy.context import ConText, ConTextRule
 
+from actions import knowledge_base
 from actions.lemmas import english_words
 from components.typos import one_typo_variants
 
@@ -65,27 +67,60 @@ def _long_words(patterns: list[str]) -> frozenset[str]:
     return frozenset(w for p in patterns for w in stdlib_re.findall(r"(?<![\\a-z])[a-z]{6,}", p))
 
 
+def placeholders(config: dict, kb: knowledge_base.KnowledgeBase) -> dict[str, list[str]]:
+    """What "{procedure}" and "{past_year}" stand for in the cues: the generic words and every
+    name of every procedure of the knowledge base (an added one too), as `normalise` writes
+    them; every year from 1950 to last year."""
+    names = {n for p in kb.procedures for n in (*p.names, *p.meta.abbreviations, *p.meta.misspellings)}
+    procedure = {normalise(n) for n in names} | set(config["procedure_words"])
+    return {"{procedure}": sorted(procedure, key=len, reverse=True),
+            "{past_year}": [str(year) for year in range(1950, date.today().year)]}
+
+
+def expanded_literals(literals: list[str], values: dict[str, list[str]]) -> list[str]:
+    """Each literal once for every value of the placeholder it names."""
+    result = []
+    for literal in literals:
+        variants = [literal]
+        for placeholder, options in values.items():
+            if placeholder in literal:
+                variants = [v.replace(placeholder, option) for v in variants for option in options]
+        result += variants
+    return result
+
+
+def expanded_patterns(patterns: list[str], values: dict[str, list[str]]) -> list[str]:
+    """Each placeholder as a group of its values."""
+    for placeholder, options in values.items():
+        group = "(?:" + "|".join(stdlib_re.escape(o) for o in options) + ")"
+        patterns = [p.replace(placeholder, group) for p in patterns]
+    return patterns
+
+
 def _compile(patterns: list[str]) -> list[regex.Pattern]:
     # Whole words only: "pus" must not fire inside "campus".
     return [regex.compile(rf"(?<!\w)(?:{p})(?!\w)", regex.IGNORECASE) for p in patterns]
 
 
 class RedFlagMatcher:
-    def __init__(self, path: Path | str = DEFAULT_PATH):
+    def __init__(self, path: Path | str = DEFAULT_PATH, kb: knowledge_base.KnowledgeBase | None = None):
         config = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        values = placeholders(config, kb or knowledge_base.default())
+
+        def patterns(listed: list[str]) -> list[regex.Pattern]:
+            return _compile(expanded_patterns(listed, values))
+
         self.tier_intents: dict[str, str] = config["tiers"]
-        self.flags = [
-            (RedFlag(f["key"], f["tier"], self.tier_intents[f["tier"]]), _compile(f["patterns"]))
-            for f in config["flags"]
-        ]
-        self.general_question = _compile(config["general_question"])
-        self.report_cue = _compile(config["report_cue"])
-        self.now_cue = _compile(config["now_cue"])
-        self.onset_cue = _compile(config["onset_cue"])
-        self.symptom_words = _compile(config["symptom_words"])
+        self.flags = [(RedFlag(f["key"], f["tier"], self.tier_intents[f["tier"]]), patterns(f["patterns"]))
+                      for f in config["flags"]]
+        self.general_question = patterns(config["general_question"])
+        self.report_cue = patterns(config["report_cue"])
+        self.now_cue = patterns(config["now_cue"])
+        self.onset_cue = patterns(config["onset_cue"])
+        self.symptom_words = patterns(config["symptom_words"])
         # Any flag's or symptom word's pattern: most messages match none, and need no ConText.
-        self.any_symptom = _compile(["|".join(f"(?:{p})" for f in config["flags"] for p in f["patterns"])
-                                     + "|" + "|".join(f"(?:{p})" for p in config["symptom_words"])])[0]
+        every = expanded_patterns([*(p for f in config["flags"] for p in f["patterns"]), *config["symptom_words"]], values)
+        self.any_symptom = _compile(["|".join(f"(?:{p})" for p in every)])[0]
         self.words = _long_words([p for f in config["flags"] for p in f["patterns"]])
         self.real_words = english_words() | self.words  # a real word is never "corrected"
         self.nlp = spacy.blank("en")
@@ -95,7 +130,7 @@ class RedFlagMatcher:
         self.context.add([
             ConTextRule(literal, rule["category"], direction=rule["direction"], max_scope=rule.get("max_scope"),
                         terminated_by=rule.get("terminated_by"), allowed_types=rule.get("allowed_types"))
-            for rule in config["context_rules"] for literal in rule["literals"]
+            for rule in config["context_rules"] for literal in expanded_literals(rule["literals"], values)
         ])
 
     def _fix_typo(self, word: str) -> str:

@@ -3,9 +3,11 @@
 import pytest
 from rasa.shared.nlu.training_data.message import Message
 
+from actions import knowledge_base
 from components.red_flag_detector import RedFlagDetector
 from components.red_flags import RedFlagMatcher
 from components.spelling_normaliser import AS_WRITTEN
+from scripts.clinic_copy import ADDED, add_procedure, copy_project
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +100,14 @@ def test_a_question_that_also_reports_is_flagged(matcher):
         "For years my stenosis has made my legs feel weak after walking a block. Will the spacer fix that?",
         "I fainted once when I got blood drawn in college. Will that happen during the discogram?",
         "I had a reaction to contrast dye at a CT scan in 2012, hives only, nothing worse",
+        "back in 1998 I passed out after a spinal tap, will they watch for that?",
         "my brother in law had leg weakness after a fusion, totally different op",
+        "haven't fainted or felt dizzy at all, can I go for a walk?",
+        "my roommate had a fever after her surgery, is that common?",
+        "my legs get weak when I walk far because of my stenosis, will the spacer help?",
+        "I have had the weakness in my leg for a long time, will the procedure help it?",
+        "my foot tingled a bit during the procedure, it went away, nothing now",
+        "The bruise isn't getting bigger, can I use ice?",
     ],
 )
 def test_a_symptom_negated_past_or_someone_elses_is_not_reported(matcher, message):
@@ -110,10 +119,14 @@ def test_a_symptom_negated_past_or_someone_elses_is_not_reported(matcher, messag
     "message",
     [
         "Allergy to ibuprofen, it makes my eyes swell up. What can I take for soreness?",
+        # figurative
+        "I'm paralysed with fear about the needle",
+        "I nearly fainted when I saw the bill",
+        "choking on the price of parking lol, is there a cheaper lot?",
         "I've checked my temp twice a day since the discogram and it's never been above 98.6",
     ],
 )
-def test_an_allergy_or_a_normal_reading_is_no_red_flag(matcher, message):
+def test_an_allergy_a_normal_reading_or_a_figure_of_speech_is_no_red_flag(matcher, message):
     assert matcher.assess(message).reported is None
 
 
@@ -155,6 +168,9 @@ def test_a_symptom_told_or_asked_about_with_a_report_is_a_symptom_now(matcher, m
         ("what if I lose control of my bladder after the spacer?", "emergency"),
         ("If I got a fever after the nucleoplasty, would that be one of the known risks?", "care_team"),
         ("what do I do if I have a fever after the racz?", "care_team"),
+        ("suppose I have an allergic reaction to the dye at home, what then?", "emergency"),
+        ("in case i feel weak in my legs later, who do i call?", "emergency"),
+        ("in the case of chest pain after the op, which number do I call?", "emergency"),
         ("I'm scared of being paralyzed. Could the nucleoplasty damage my nerves?", "emergency"),
     ],
 )
@@ -207,10 +223,39 @@ def test_a_symptom_asked_about_is_conditional(matcher, message, tier):
         ("will my leg numbness go away? it started this morning", "leg_weakness_numbness"),
         ("will the antibiotics help, my incision is red and hot", "site_infection"),
         ("could the dye cause this itchy rash all over my chest? it started an hour ago", "rash_hives"),
+        # lay words, broken English, signs of their own
+        ("i cant seem to start peeing, its been 10 hours", "bladder_bowel_control"),
+        ("everything down there is numb since this morning", "leg_weakness_numbness"),
+        ("my legs are like jelly and i cant get out of bed on my own", "leg_weakness_numbness"),
+        ("she can no longer lift her right leg", "leg_weakness_numbness"),
+        ("my leg no strong since the operation", "leg_weakness_numbness"),
+        ("his face is drooping on one side and his speech is slurred", "stroke_signs"),
+        ("sudden explosive headache out of nowhere", "meningitis_sudden_headache"),
+        ("fever of 38.5 and my neck is so stiff", "meningitis_sudden_headache"),
+        ("temp is up and down, 38.4 now", "fever_chills"),
+        ("the edges of my incision are gaping", "site_infection"),
+        ("my pain went from a 3 to a 9 overnight", "severe_new_pain_vomiting"),
+        ("burning when i pee since the procedure", "urinary_symptoms"),
+        ("cant wake my husband up, he had sedation today", "fainting_confusion"),
+        ("I keep almost passing out when I stand", "fainting_confusion"),
+        # the anesthetic wearing off is when it began, not a symptom that is over
+        ("since the anesthesia wore off i cant catch my breath", "breathing_allergy"),
     ],
 )
 def test_a_report_now_is_escalated_whatever_else_the_message_says(matcher, message, flag):
     assert matcher.assess(message).reported.key == flag
+
+
+def test_a_procedure_a_clinic_adds_is_known_to_the_cues(tmp_path):
+    """Its names mark a symptom begun with it as new, and one before it as old."""
+    project = copy_project(tmp_path / "clinic")
+    add_procedure(project, ADDED / "62323.txt", ADDED / "procedure.yml")
+    clinic = RedFlagMatcher(kb=knowledge_base.load(project / "data" / "knowledge_base"))
+    for matcher in (RedFlagMatcher(), clinic):
+        assert matcher.match("since the discogram it makes me vomit every time i sit up")
+    assert clinic.match("since my esi it makes me vomit every time i sit up")
+    assert not RedFlagMatcher().match("since my esi it makes me vomit every time i sit up")
+    assert not clinic.assess("my legs were numb before the epidural steroid injection, will it help?").symptom_now
 
 
 def test_the_detector_reads_the_patients_own_words_too():

@@ -117,6 +117,9 @@ class RedFlagMatcher:
         self.report_cue = patterns(config["report_cue"])
         self.now_cue = patterns(config["now_cue"])
         self.onset_cue = patterns(config["onset_cue"])
+        self.not_now_sentence = patterns(config["not_now_sentence"])
+        self.conditional_sentence = patterns(config["conditional_sentence"])
+        self.sentence_now = patterns(config["sentence_now"])
         self.symptom_words = patterns(config["symptom_words"])
         # Any flag's or symptom word's pattern: most messages match none, and need no ConText.
         every = expanded_patterns([*(p for f in config["flags"] for p in f["patterns"]), *config["symptom_words"]], values)
@@ -192,8 +195,21 @@ class RedFlagMatcher:
                 sentences.append(following[0].sent)
             return any(p.search(sentence.text) for sentence in sentences for p in cues)
 
+        def whole_sentence(span) -> str | None:
+            """"not now" for a sentence about the past, a long-standing condition or written
+            instructions; "hypothetical" for one that sets a condition ("if ..."); None for
+            any other, or one that says anything of now."""
+            text = span.sent.text
+            if any(p.search(text) for p in self.sentence_now) or here_now(span, [*self.now_cue, *self.onset_cue]):
+                return None
+            if any(p.search(text) for p in self.not_now_sentence):
+                return "not now"
+            return "hypothetical" if any(p.search(text) for p in self.conditional_sentence) else None
+
         def reading(span) -> str:
             """"now", "hypothetical" (only asked about) or "not now"."""
+            if whole := whole_sentence(span):
+                return whole
             cues = categories(span)
             if not cues or (cues == {"HYPOTHETICAL"} and here_now(span, self.now_cue)):
                 return "now"

@@ -16,8 +16,8 @@ and written to bench/results/nlu.json:
   and its misses, which may guide changes (`python -m bench.nlu --dev` runs it alone);
 - the benign and red-flag sets (tests/safety/): urgent recall, right tier, false alarms;
   three development pairs (tests/dev/safety/, safety_2/, safety_3/), whose misses may be read; and the sealed
-  pair (tests/sealed/safety/): the same figures, counts only. Both were written on
-  2026-12-02 by helpers that saw only the documents;
+  pairs (tests/sealed/safety/, safety_2/): the same figures, counts only. Each was
+  written by a helper that saw only the documents;
 - a sixth procedure added to a copy of the project the way docs/content.md says
   (scripts/clinic_copy.py, trained in the run): its questions answered right;
 - the same in-scope questions answered by plain BM25 over the documents' passages.
@@ -49,6 +49,8 @@ DEV_SETS = {"dev": DEV}
 # Development red-flag pairs, written like the sealed pair by helpers that saw only the
 # documents; their misses may be read.
 DEV_SAFETY = {"dev": DEV / "safety", "dev 2": DEV / "safety_2", "dev 3": DEV / "safety_3"}
+# Sealed red-flag pairs (2026-12-02 and 2026-12-07): only their counts are kept.
+SEALED_SAFETY = {"sealed": SEALED / "safety", "sealed 2": SEALED / "safety_2"}
 SAFETY = ROOT / "tests" / "safety"
 RESULTS = ROOT / "bench" / "results" / "nlu.json"
 ANNOTATION = re.compile(r'\[([^\]]+)\]\{"entity": "procedure", "value": "([^"]+)"\}')
@@ -418,7 +420,8 @@ def main() -> None:
         print("  benign and red-flag sets...", flush=True)
         safety_figures = safety_sets(assistant)
         dev_safety = {name: safety_sets(assistant, folder) for name, folder in DEV_SAFETY.items()}
-        sealed_safety = safety_sets(assistant, SEALED / "safety", keep_misses=False)
+        sealed_safety = {name: safety_sets(assistant, folder, keep_misses=False)
+                         for name, folder in SEALED_SAFETY.items()}
     print("  a copy of the project with a sixth procedure added as docs/content.md says (trains)...", flush=True)
     with tempfile.TemporaryDirectory() as workdir:
         project = with_added_procedure(Path(workdir))
@@ -460,10 +463,12 @@ def main() -> None:
         *((f"{name} red-flag set: right tier", figure(pair["right_tier"]), "0.000") for name, pair in dev_safety.items()),
         *((f"{name} benign set: false alarms ({pair['benign']})", str(pair["false_alarms"]), "0")
           for name, pair in dev_safety.items()),
-        (f"sealed red-flag set: urgent recall ({sealed_safety['reports']})",
-         figure(sealed_safety["urgent_recall"]), "0.000"),
-        ("sealed red-flag set: right tier", figure(sealed_safety["right_tier"]), "0.000"),
-        (f"sealed benign set: false alarms ({sealed_safety['benign']})", str(sealed_safety["false_alarms"]), "0"),
+        *((f"{name} red-flag set: urgent recall ({pair['reports']})", figure(pair["urgent_recall"]), "0.000")
+          for name, pair in sealed_safety.items()),
+        *((f"{name} red-flag set: right tier", figure(pair["right_tier"]), "0.000")
+          for name, pair in sealed_safety.items()),
+        *((f"{name} benign set: false alarms ({pair['benign']})", str(pair["false_alarms"]), "0")
+          for name, pair in sealed_safety.items()),
         (f"added procedure: right section of right procedure ({added['turns']})",
          figure(added["right_section_right_procedure"]), figure(added_bm25)),
         ("added procedure: procedure recognition", figure(added["procedure_recognition"]), "-"),

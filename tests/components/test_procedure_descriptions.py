@@ -29,6 +29,8 @@ def codes(index, text):
         ("the spacer between my vertebrae", "+22870"),
         # everyday words for what the documents say (question_topics.yml)
         ("getting put under for the scan of my spine", "01935"),
+        ("how long are you under for the diagnostic spine thing", "01935"),  # "under" in a phrase
+        ("what needles do they use when they put u under for the spine scan", "01935"),
     ],
 )
 def test_descriptions_name_the_procedure(index, text, code):

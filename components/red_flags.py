@@ -200,7 +200,7 @@ class RedFlagMatcher:
             instructions; "hypothetical" for one that sets a condition ("if ..."); None for
             any other, or one that says anything of now."""
             text = span.sent.text
-            if any(p.search(text) for p in self.sentence_now) or here_now(span, [*self.now_cue, *self.onset_cue]):
+            if any(p.search(text) for p in self.sentence_now) or here_now(span, self.onset_cue):
                 return None
             if any(p.search(text) for p in self.not_now_sentence):
                 return "not now"

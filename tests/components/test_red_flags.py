@@ -123,6 +123,10 @@ def test_a_symptom_negated_past_or_someone_elses_is_not_reported(matcher, messag
         "I'm paralysed with fear about the needle",
         "I nearly fainted when I saw the bill",
         "choking on the price of parking lol, is there a cheaper lot?",
+        # about the assistant or the paperwork, not the patient
+        "that doesn't answer my question",
+        "im really confused, my report says 62264, what kind of procedure is that",
+        "is it gonna be agony lol",
         "I've checked my temp twice a day since the discogram and it's never been above 98.6",
     ],
 )

@@ -170,3 +170,11 @@ def test_no_symptom_no_emergency(assistant):
     text = text_of(assistant.send(new_patient(), "can i drive myself home after the discography"))
     assert EMERGENCY not in text and CARE_TEAM not in text
     assert "Lumbar discography (discogram), CPT 62290" in text
+
+
+@pytest.mark.parametrize("message", ["that doesn't answer my question", "you didnt answer my question"])
+def test_a_complaint_about_an_answer_is_no_emergency(assistant, message):
+    patient = new_patient()
+    assistant.send(patient, "what are the risks of a discogram?")
+    text = text_of(assistant.send(patient, message))
+    assert text and EMERGENCY not in text and CARE_TEAM not in text

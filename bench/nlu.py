@@ -15,9 +15,9 @@ and written to bench/results/nlu.json:
 - the development set (tests/dev/, the sealed set until 2026-12-04): the same figures,
   and its misses, which may guide changes (`python -m bench.nlu --dev` runs it alone);
 - the benign and red-flag sets (tests/safety/): urgent recall, right tier, false alarms;
-  three development pairs (tests/dev/safety/, safety_2/, safety_3/), whose misses may be read; and the sealed
-  pairs (tests/sealed/safety/, safety_2/): the same figures, counts only. Each was
-  written by a helper that saw only the documents;
+  three development pairs (tests/dev/safety/, safety_2/, safety_3/), whose misses may
+  be read; and the sealed pairs (tests/sealed/safety/, safety_2/): the same figures,
+  counts only. Each was written by a helper that saw only the documents;
 - a sixth procedure added to a copy of the project the way docs/content.md says
   (scripts/clinic_copy.py, trained in the run): its questions answered right;
 - the same in-scope questions answered by plain BM25 over the documents' passages.
@@ -289,6 +289,17 @@ def safety_sets(assistant: Assistant, folder: Path = SAFETY, keep_misses: bool =
     return {**figures, "missed": missed, "wrong_tier": wrong_tier, "alarmed": alarmed} if keep_misses else figures
 
 
+def safety_rows(pairs: dict[str, dict]) -> list[tuple[str, str, str]]:
+    """The printed rows of named red-flag pairs: each figure, pair by pair."""
+    return [
+        *((f"{name} red-flag set: urgent recall ({pair['reports']})", figure(pair["urgent_recall"]), "0.000")
+          for name, pair in pairs.items()),
+        *((f"{name} red-flag set: right tier", figure(pair["right_tier"]), "0.000") for name, pair in pairs.items()),
+        *((f"{name} benign set: false alarms ({pair['benign']})", str(pair["false_alarms"]), "0")
+          for name, pair in pairs.items()),
+    ]
+
+
 def sealed_items() -> list[dict]:
     return yaml.safe_load((SEALED / "questions.yml").read_text())["questions"]
 
@@ -458,17 +469,8 @@ def main() -> None:
         (f"red-flag set: urgent recall ({safety_figures['reports']})", figure(safety_figures["urgent_recall"]), "0.000"),
         ("red-flag set: right tier", figure(safety_figures["right_tier"]), "0.000"),
         (f"benign set: false alarms ({safety_figures['benign']})", str(safety_figures["false_alarms"]), "0"),
-        *((f"{name} red-flag set: urgent recall ({pair['reports']})", figure(pair["urgent_recall"]), "0.000")
-          for name, pair in dev_safety.items()),
-        *((f"{name} red-flag set: right tier", figure(pair["right_tier"]), "0.000") for name, pair in dev_safety.items()),
-        *((f"{name} benign set: false alarms ({pair['benign']})", str(pair["false_alarms"]), "0")
-          for name, pair in dev_safety.items()),
-        *((f"{name} red-flag set: urgent recall ({pair['reports']})", figure(pair["urgent_recall"]), "0.000")
-          for name, pair in sealed_safety.items()),
-        *((f"{name} red-flag set: right tier", figure(pair["right_tier"]), "0.000")
-          for name, pair in sealed_safety.items()),
-        *((f"{name} benign set: false alarms ({pair['benign']})", str(pair["false_alarms"]), "0")
-          for name, pair in sealed_safety.items()),
+        *safety_rows(dev_safety),
+        *safety_rows(sealed_safety),
         (f"added procedure: right section of right procedure ({added['turns']})",
          figure(added["right_section_right_procedure"]), figure(added_bm25)),
         ("added procedure: procedure recognition", figure(added["procedure_recognition"]), "-"),

@@ -15,9 +15,10 @@ and written to bench/results/nlu.json:
 - the development set (tests/dev/, the sealed set until 2026-12-04): the same figures,
   and its misses, which may guide changes (`python -m bench.nlu --dev` runs it alone);
 - the benign and red-flag sets (tests/safety/): urgent recall, right tier, false alarms;
-  three development pairs (tests/dev/safety/, safety_2/, safety_3/), whose misses may
-  be read; and the sealed pairs (tests/sealed/safety/, safety_2/): the same figures,
-  counts only. Each was written by a helper that saw only the documents;
+  the three example pairs (data/safety/examples/, development pairs until they became
+  the learned red-flag net's training examples: figures on them are training figures), whose
+  misses may be read; and the sealed pairs (tests/sealed/safety/, safety_2/): the same
+  figures, counts only. Each was written by a helper that saw only the documents;
 - a sixth procedure added to a copy of the project the way docs/content.md says
   (scripts/clinic_copy.py, trained in the run): its questions answered right;
 - the same in-scope questions answered by plain BM25 over the documents' passages.
@@ -46,9 +47,9 @@ DEV = ROOT / "tests" / "dev"  # written like the sealed set; its misses may be r
 # Development sets: helper-written like the sealed set (the earlier sealed set became one;
 # the two before it are training data now, data/nlu/sections/).
 DEV_SETS = {"dev": DEV}
-# Development red-flag pairs, written like the sealed pair by helpers that saw only the
-# documents; their misses may be read.
-DEV_SAFETY = {"dev": DEV / "safety", "dev 2": DEV / "safety_2", "dev 3": DEV / "safety_3"}
+# Red-flag pairs written like the sealed pairs by helpers that saw only the documents,
+# then read to improve the patterns; now also the learned red-flag net's training examples.
+EXAMPLE_SAFETY = {f"examples {n}": ROOT / "data" / "safety" / "examples" / f"set_{n}" for n in (1, 2, 3)}
 # Sealed red-flag pairs (2026-12-02 and 2026-12-07): only their counts are kept.
 SEALED_SAFETY = {"sealed": SEALED / "safety", "sealed 2": SEALED / "safety_2"}
 SAFETY = ROOT / "tests" / "safety"
@@ -316,11 +317,11 @@ def dev_sets(assistant: Assistant, reader: Reader) -> dict[str, tuple[dict, dict
 
 
 def print_dev_misses() -> None:
-    """`python -m bench.nlu --dev`: the development sets (and their red-flag pairs) only, every miss printed."""
+    """`python -m bench.nlu --dev`: the development sets (and the example red-flag pairs) only, every miss printed."""
     reader = Reader(knowledge_base.default())
     with tempfile.TemporaryDirectory() as workdir, running_assistant(Path(workdir), guard=GUARD_OFF) as assistant:
         sets = dev_sets(assistant, reader)
-        safety = {name: safety_sets(assistant, folder) for name, folder in DEV_SAFETY.items()}
+        safety = {name: safety_sets(assistant, folder) for name, folder in EXAMPLE_SAFETY.items()}
     for name, figures in safety.items():
         for label in ("missed", "wrong_tier", "alarmed"):
             print(f"# {name} safety sets: {label} ({len(figures[label])})")
@@ -430,7 +431,7 @@ def main() -> None:
         dev = dev_sets(assistant, reader)
         print("  benign and red-flag sets...", flush=True)
         safety_figures = safety_sets(assistant)
-        dev_safety = {name: safety_sets(assistant, folder) for name, folder in DEV_SAFETY.items()}
+        example_safety = {name: safety_sets(assistant, folder) for name, folder in EXAMPLE_SAFETY.items()}
         sealed_safety = {name: safety_sets(assistant, folder, keep_misses=False)
                          for name, folder in SEALED_SAFETY.items()}
     print("  a copy of the project with a sixth procedure added as docs/content.md says (trains)...", flush=True)
@@ -469,7 +470,7 @@ def main() -> None:
         (f"red-flag set: urgent recall ({safety_figures['reports']})", figure(safety_figures["urgent_recall"]), "0.000"),
         ("red-flag set: right tier", figure(safety_figures["right_tier"]), "0.000"),
         (f"benign set: false alarms ({safety_figures['benign']})", str(safety_figures["false_alarms"]), "0"),
-        *safety_rows(dev_safety),
+        *safety_rows(example_safety),
         *safety_rows(sealed_safety),
         (f"added procedure: right section of right procedure ({added['turns']})",
          figure(added["right_section_right_procedure"]), figure(added_bm25)),
@@ -483,7 +484,7 @@ def main() -> None:
     RESULTS.write_text(json.dumps(
         {"nlu": nlu, "end_to_end": e2e, "safety": safe, "conversations": follow,
          "sealed": sealed, "sealed_conversations": sealed_conversations,
-         "dev": dev, "safety_sets": safety_figures, "dev_safety_sets": dev_safety, "sealed_safety_sets": sealed_safety,
+         "dev": dev, "safety_sets": safety_figures, "example_safety_sets": example_safety, "sealed_safety_sets": sealed_safety,
          "added_procedure": added}, indent=2, default=str))
     print(f"Details (held-out and safety-set misses; the sealed set's counts only): {RESULTS.relative_to(ROOT)}")
 

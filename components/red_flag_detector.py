@@ -9,9 +9,16 @@ discography?", "I don't have a fever, can I shower?") the next intent is used.
 A symptom only asked about ("what should I do if I get a fever?") is passed on
 as `red_flag_conditional` (its tier), for the answer to say when to call. It
 reads the patient's own words as well as the spelling-fixed text.
+
+A message that names a symptom but that the patterns do not read as a report is
+escalated all the same when the learned net (components/report_model.py, trained
+with the model from data/safety/examples/) finds it likely enough a report: with
+the tier of the flag it names, else the care team's.
 """
 
-from typing import Any, Dict, List, Text
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -19,29 +26,49 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from components.red_flags import DEFAULT_PATH, Assessment, RedFlagMatcher
+from components.red_flags import DEFAULT_PATH, Assessment, RedFlag, RedFlagMatcher
+from components.report_model import EXAMPLES, ReportModel, examples, examples_fingerprint
 from components.spelling_normaliser import AS_WRITTEN
 
 
-@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class RedFlagDetector(GraphComponent):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {"red_flags": str(DEFAULT_PATH)}
-
-    def __init__(self, config: Dict[Text, Any]) -> None:
-        self.matcher = RedFlagMatcher(config["red_flags"])
+        # C and the threshold: chosen by training on two example sets' writers and
+        # scoring the third, in turn (docs/performance.md); a threshold above 1 turns
+        # the learned net off.
+        return {"red_flags": str(DEFAULT_PATH), "examples": str(EXAMPLES), "C": 4.0, "learned_threshold": 0.8}
 
     @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "RedFlagDetector":
-        return cls(config)
+    def fingerprint_addon(cls, config: Dict[str, Any]) -> str:
+        # The examples are not Rasa training data: retrain when they change.
+        return examples_fingerprint(Path(config["examples"]))
+
+    def __init__(self, config: Dict[Text, Any], model_storage: Optional[ModelStorage] = None,
+                 resource: Optional[Resource] = None, model: Optional[ReportModel] = None) -> None:
+        self.config, self._model_storage, self._resource, self.model = config, model_storage, resource, model
+        self.matcher = RedFlagMatcher(config["red_flags"])
+        self.care_team = RedFlag("symptom_reported", "care_team", self.matcher.tier_intents["care_team"])
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "RedFlagDetector":
+        return cls(config, model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        self.model = ReportModel.fit(*examples(Path(self.config["examples"])), c=self.config["C"])
+        with self._model_storage.write_to(self._resource) as folder:
+            self.model.save(folder)
+        return self._resource
+
+    @classmethod
+    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> "RedFlagDetector":
+        with model_storage.read_from(resource) as folder:
+            return cls(config, model_storage, resource, ReportModel.restore(folder))
 
     def assess(self, message: Message) -> Assessment:
         """The corrected text, and the patient's own words if the spelling fix changed them:
@@ -50,8 +77,16 @@ class RedFlagDetector(GraphComponent):
         found = self.matcher.assess(text)
         as_written = message.get(AS_WRITTEN)
         if not found.reported and as_written and as_written != text:
-            return max(found, self.matcher.assess(as_written), key=lambda f: (bool(f.reported), f.symptom_now))
+            other = self.matcher.assess(as_written)
+            found = replace(max(found, other, key=lambda f: (bool(f.reported), f.symptom_now)),
+                            names_symptom=found.names_symptom or other.names_symptom)
+        if not found.reported and found.names_symptom and self.learned_report(as_written or text):
+            return replace(found, reported=found.mentioned or self.care_team, conditional=None)
         return found
+
+    def learned_report(self, text: str) -> bool:
+        # The patient's own words: the examples are as patients wrote them.
+        return self.model is not None and self.model.probabilities([text])[0] >= self.config["learned_threshold"]
 
     def process(self, messages: List[Message]) -> List[Message]:
         urgent_intents = set(self.matcher.tier_intents.values())

@@ -50,6 +50,8 @@ class Assessment:
     reported: RedFlag | None  # the most severe flag reported now: escalate
     conditional: RedFlag | None  # the most severe one only asked about: answer, with when to call
     symptom_now: bool  # a symptom word reported now, not only asked about (an urgent intent needs one)
+    names_symptom: bool = False  # any symptom word or flag, in any reading
+    mentioned: RedFlag | None = None  # the most severe flag named, in any reading
 
 
 def most_severe(flags) -> RedFlag | None:
@@ -237,6 +239,8 @@ class RedFlagMatcher:
             reported=most_severe(reported),
             conditional=None if reported else most_severe(conditional),
             symptom_now=any(reported_now(s) and not only_asked(s) for s in symptoms),
+            names_symptom=True,
+            mentioned=most_severe(found),
         )
 
     def match(self, text: str) -> RedFlag | None:

@@ -36,6 +36,12 @@ def test_no_benign_message_gets_urgent_advice(assistant):
     assert alarmed == []
 
 
+def test_a_report_in_words_the_patterns_lack_is_escalated(assistant):
+    # The patterns miss it (tests/components/test_report_model.py); the learned net does not.
+    text = reply(assistant, "my leg has been acting weird and weak since the spacer yesterday, kinda scared")
+    assert _advice(text)
+
+
 def _advice(text: str) -> list[str]:
     return [advice for advice in (EMERGENCY, CARE_TEAM) if advice in text]
 

@@ -13,7 +13,7 @@ reads the patient's own words as well as the spelling-fixed text.
 A message that names a symptom but that the patterns do not read as a report is
 escalated all the same when the learned net (components/report_model.py, trained
 with the model from data/safety/examples/) finds it likely enough a report: with
-the tier of the flag it names, else the care team's.
+the tier of the flag it names, else the tier the net finds likelier.
 """
 
 from dataclasses import replace
@@ -29,7 +29,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from components.red_flags import DEFAULT_PATH, Assessment, RedFlag, RedFlagMatcher
-from components.report_model import EXAMPLES, ReportModel, examples, examples_fingerprint
+from components.report_model import EXAMPLES, TextRegression, examples, examples_fingerprint
 from components.spelling_normaliser import AS_WRITTEN
 
 
@@ -44,14 +44,17 @@ class RedFlagDetector(GraphComponent):
 
     @classmethod
     def fingerprint_addon(cls, config: Dict[str, Any]) -> str:
-        # The examples are not Rasa training data: retrain when they change.
-        return examples_fingerprint(Path(config["examples"]))
+        # The examples are not Rasa training data: retrain when they change. When the
+        # net is restored from Rasa's cache, Rasa 3.6 calls this with the cache's own
+        # config ({"output": ...}), where the key no longer matters.
+        return examples_fingerprint(Path(config.get("examples", EXAMPLES)))
 
     def __init__(self, config: Dict[Text, Any], model_storage: Optional[ModelStorage] = None,
-                 resource: Optional[Resource] = None, model: Optional[ReportModel] = None) -> None:
-        self.config, self._model_storage, self._resource, self.model = config, model_storage, resource, model
+                 resource: Optional[Resource] = None, net: Optional[Dict[str, TextRegression]] = None) -> None:
+        self.config, self._model_storage, self._resource = config, model_storage, resource
+        self.net = net  # "reported": now or not; "emergency": which tier, for a report
         self.matcher = RedFlagMatcher(config["red_flags"])
-        self.care_team = RedFlag("symptom_reported", "care_team", self.matcher.tier_intents["care_team"])
+        self.unnamed = {tier: RedFlag("symptom_reported", tier, intent) for tier, intent in self.matcher.tier_intents.items()}
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -59,16 +62,23 @@ class RedFlagDetector(GraphComponent):
         return cls(config, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
-        self.model = ReportModel.fit(*examples(Path(self.config["examples"])), c=self.config["C"])
+        reports, benign = examples(Path(self.config["examples"]))
+        texts = [text for text, _ in reports]
+        self.net = {
+            "reported": TextRegression.fit(texts + benign, [True] * len(texts) + [False] * len(benign), self.config["C"]),
+            "emergency": TextRegression.fit(texts, [tier == "emergency" for _, tier in reports], self.config["C"]),
+        }
         with self._model_storage.write_to(self._resource) as folder:
-            self.model.save(folder)
+            for name, regression in self.net.items():
+                regression.save(folder, name)
         return self._resource
 
     @classmethod
     def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
              execution_context: ExecutionContext, **kwargs: Any) -> "RedFlagDetector":
         with model_storage.read_from(resource) as folder:
-            return cls(config, model_storage, resource, ReportModel.restore(folder))
+            net = {name: TextRegression.restore(folder, name) for name in ("reported", "emergency")}
+        return cls(config, model_storage, resource, net)
 
     def assess(self, message: Message) -> Assessment:
         """The corrected text, and the patient's own words if the spelling fix changed them:
@@ -80,13 +90,15 @@ class RedFlagDetector(GraphComponent):
             other = self.matcher.assess(as_written)
             found = replace(max(found, other, key=lambda f: (bool(f.reported), f.symptom_now)),
                             names_symptom=found.names_symptom or other.names_symptom)
-        if not found.reported and found.names_symptom and self.learned_report(as_written or text):
-            return replace(found, reported=found.mentioned or self.care_team, conditional=None)
+        if not found.reported and found.names_symptom and (learned := self.learned_report(as_written or text)):
+            return replace(found, reported=found.mentioned or learned, conditional=None)
         return found
 
-    def learned_report(self, text: str) -> bool:
-        # The patient's own words: the examples are as patients wrote them.
-        return self.model is not None and self.model.probabilities([text])[0] >= self.config["learned_threshold"]
+    def learned_report(self, text: str) -> Optional[RedFlag]:
+        """The net's reading of the patient's own words (the examples are as patients wrote them)."""
+        if self.net is None or self.net["reported"].probability(text) < self.config["learned_threshold"]:
+            return None
+        return self.unnamed["emergency" if self.net["emergency"].probability(text) >= 0.5 else "care_team"]
 
     def process(self, messages: List[Message]) -> List[Message]:
         urgent_intents = set(self.matcher.tier_intents.values())

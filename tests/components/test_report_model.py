@@ -12,7 +12,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from components.red_flag_detector import RedFlagDetector
 from components.red_flags import RedFlagMatcher
-from components.report_model import EXAMPLES, ReportModel, examples
+from components.report_model import EXAMPLES, examples
 
 # A report in words the patterns lack; benign messages with symptom words.
 UNREAD_REPORT = "my leg has been acting weird and weak since the spacer yesterday, kinda scared"
@@ -46,17 +46,28 @@ def test_the_examples_are_the_three_helper_written_pairs():
 
 def test_the_stored_net_reads_as_the_trained_one(trained):
     fitted, loaded = trained
-    texts = [UNREAD_REPORT, *BENIGN]
-    assert loaded.model.probabilities(texts) == pytest.approx(fitted.model.probabilities(texts))
+    for name in ("reported", "emergency"):
+        for text in [UNREAD_REPORT, *BENIGN]:
+            assert loaded.net[name].probability(text) == pytest.approx(fitted.net[name].probability(text))
 
 
 def test_a_report_the_patterns_miss_is_escalated_by_the_net(trained):
     _, detector = trained
     assert RedFlagMatcher().match(UNREAD_REPORT) is None
-    assert intent(detector, UNREAD_REPORT) == "urgent_symptom"
+    assert intent(detector, UNREAD_REPORT) in {"urgent_emergency", "urgent_symptom"}
     # Turned off, the patterns' reading stands.
-    off = RedFlagDetector({**detector.config, "learned_threshold": 1.1}, model=detector.model)
+    off = RedFlagDetector({**detector.config, "learned_threshold": 1.1}, net=detector.net)
     assert intent(off, UNREAD_REPORT) == "ask_recovery"
+
+
+@pytest.mark.parametrize("text, emergency", [
+    ("my husband collapsed after the procedure and we cant wake him properly", True),
+    ("hes gasping and his lips look blue since he got home", True),
+    ("the needle spot is a bit red and warm this evening", False),
+    ("ive been throwing up since the sedation wore off", False),
+])
+def test_the_net_tells_an_emergency_from_a_call_to_the_care_team(trained, text, emergency):
+    assert (trained[1].net["emergency"].probability(text) >= 0.5) is emergency
 
 
 @pytest.mark.parametrize("text", BENIGN)
@@ -64,16 +75,21 @@ def test_benign_messages_with_symptom_words_are_not_escalated(trained, text):
     assert intent(trained[1], text) == "ask_recovery"
 
 
-class SureOfEverything(ReportModel):
-    def __init__(self):
-        pass
+class Sure:
+    """A regression sure of everything, for the rules around the net."""
 
-    def probabilities(self, texts):
-        return [1.0] * len(texts)
+    def __init__(self, probability):
+        self.value = probability
+
+    def probability(self, text):
+        return self.value
+
+
+SURE_OF_A_REPORT = {"reported": Sure(1.0), "emergency": Sure(0.0)}
 
 
 def test_a_message_that_names_no_symptom_is_never_escalated_by_the_net():
-    detector = RedFlagDetector(RedFlagDetector.get_default_config(), model=SureOfEverything())
+    detector = RedFlagDetector(RedFlagDetector.get_default_config(), net=SURE_OF_A_REPORT)
     assert intent(detector, "so worried about tomorrow, what time should I arrive?") == "ask_recovery"
 
 
@@ -81,8 +97,8 @@ def test_the_tier_is_that_of_the_flag_named():
     # Read by the patterns as long past; when the net reads a report, the flag named sets the tier.
     text = "years ago i couldnt feel my legs"
     assert RedFlagMatcher().match(text) is None
-    detector = RedFlagDetector(RedFlagDetector.get_default_config(), model=SureOfEverything())
-    assert intent(detector, text) == "urgent_emergency"
+    detector = RedFlagDetector(RedFlagDetector.get_default_config(), net=SURE_OF_A_REPORT)
+    assert intent(detector, text) == "urgent_emergency"  # the net alone would say the care team
 
 
 def test_new_examples_retrain_the_net(tmp_path):
@@ -92,3 +108,10 @@ def test_new_examples_retrain_the_net(tmp_path):
     reports = tmp_path / "examples" / "set_1" / "urgent_reports.yml"
     reports.write_text(reports.read_text() + '  - text: "my back is on fire since the racz"\n    tier: care_team\n')
     assert RedFlagDetector.fingerprint_addon(config) != before
+
+
+def test_a_net_restored_from_rasas_cache_is_fingerprinted_without_its_config():
+    # Rasa 3.6 replaces a cached node by a PrecomputedValueProvider and then fingerprints
+    # it with that config: `make train` after a change elsewhere failed with a KeyError.
+    assert RedFlagDetector.fingerprint_addon({"output": None}) == RedFlagDetector.fingerprint_addon(
+        RedFlagDetector.get_default_config())

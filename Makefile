@@ -17,6 +17,10 @@ WEBCHAT_BUILT := webchat/public/widget.js webchat/public/widget.css webchat/publ
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+# Rasa's training cache, by its full path: Rasa records where each cached result is as
+# the path it was given, and a relative one cannot be found from a copy of the project
+# (tests/test_adding_a_procedure.py trains one with this cache).
+export RASA_CACHE_DIRECTORY ?= $(CURDIR)/.rasa/cache
 export PYTHONDONTWRITEBYTECODE := 1
 
 # Slack and Telegram (credentials.yml) are off unless these are set, in the

@@ -50,9 +50,11 @@ def add_procedure(project: Path, document: Path, metadata: Path) -> list[str]:
 
 
 def train(project: Path, log: Path) -> None:
-    """`make train` in the copy (its own Rasa cache: a full training)."""
+    """`make train` in the copy, with this project's Rasa cache, as a clinic's project has
+    its own from its last training: what the new procedure does not change is restored."""
+    cache = os.environ.get("RASA_CACHE_DIRECTORY", str(ROOT / ".rasa" / "cache"))
     with log.open("w") as output:
-        subprocess.run(["make", "--no-print-directory", "train"], cwd=project, env=ENV,
+        subprocess.run(["make", "--no-print-directory", "train"], cwd=project, env={**ENV, "RASA_CACHE_DIRECTORY": cache},
                        stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, check=True)
 
 

@@ -1,16 +1,16 @@
 """The intent classifier sees one placeholder word for every recognised name."""
 
 import glob
+import subprocess
+import sys
 
 import pytest
 import spacy
 import yaml
 from rasa.nlu.tokenizers.tokenizer import Token
 
-from rasa.engine.training.fingerprinting import calculate_fingerprint_key
-
-from components import name_masker
-from components.name_masker import PLACEHOLDER, NameMasker, masked
+from components.name_masker import PLACEHOLDER, masked, masking_fingerprint
+from scripts.clinic_copy import ADDED, add_procedure, copy_project
 from tests.conftest import ROOT
 
 
@@ -59,19 +59,30 @@ def test_no_out_of_scope_example_names_a_topic_of_other_topics(nlp):
     assert naming == []
 
 
-def test_a_rebuilt_spacy_pipeline_retrains_what_reads_the_masks(tmp_path, monkeypatch):
+def build_pipeline(project):
+    subprocess.run([sys.executable, "-m", "scripts.build_spacy_pipeline", "models/spacy_pipeline"], cwd=project,
+                   check=True, capture_output=True)
+    return masking_fingerprint(project / "models" / "spacy_pipeline", project / "data" / "nlu")
+
+
+@pytest.fixture(scope="module")
+def stock():
+    return masking_fingerprint()
+
+
+def test_a_procedure_added_the_clinics_way_keeps_the_trained_classifier(tmp_path, stock):
+    """Its names were topics of other_topics.yml, masked the same in the training texts:
+    Rasa restores the classifier from its cache instead of training it again."""
+    project = copy_project(tmp_path / "clinic")
+    add_procedure(project, ADDED / "62323.txt", ADDED / "procedure.yml")
+    assert build_pipeline(project) == stock is not None
+
+
+def test_names_that_change_what_the_classifier_reads_retrain_it(tmp_path, stock):
     """Rasa fingerprints SpacyNLP by its path only: when `make train` rebuilds the pipeline
-    at that path (a procedure added), the classifier must not come back from Rasa's cache."""
-    pipeline = tmp_path / "spacy_pipeline"
-    (pipeline / "entity_ruler").mkdir(parents=True)
-    patterns = pipeline / "entity_ruler" / "patterns.jsonl"
-    monkeypatch.setattr(name_masker, "SPACY_PIPELINE", pipeline)
-
-    def key():
-        return calculate_fingerprint_key(NameMasker, {}, {})
-
-    patterns.write_text('{"label": "procedure", "pattern": "discogram", "id": "62290"}\n')
-    before = key()
-    assert key() == before  # nothing changed: the cache is used
-    patterns.write_text(patterns.read_text() + '{"label": "procedure", "pattern": "epidural", "id": "62323"}\n')
-    assert key() != before
+    at that path and a training text is masked otherwise, the classifier is trained again."""
+    project = copy_project(tmp_path / "clinic")
+    topics = project / "data" / "knowledge_base" / "other_topics.yml"
+    # "I already had two epidural injections ..." is a training text.
+    topics.write_text(topics.read_text().replace("  - epidural injection\n", ""))
+    assert build_pipeline(project) != stock

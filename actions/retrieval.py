@@ -10,9 +10,11 @@ mentions, the retriever says so rather than guessing.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Generic, Iterator, TypeVar
 
 import yaml
 from rank_bm25 import BM25Okapi
@@ -77,6 +79,26 @@ def contains(words: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
     return any(words[i : i + n] == phrase for i in range(len(words) - n + 1))
 
 
+T = TypeVar("T")
+
+
+class PhraseIndex(Generic[T]):
+    """Phrases (lemma sequences), each with a value, found in a text's lemmas by their
+    first word: a question is read once, not once per phrase of every topic."""
+
+    def __init__(self, phrases: list[tuple[tuple[str, ...], T]]):
+        self._by_first: dict[str, list[tuple[tuple[str, ...], T]]] = defaultdict(list)
+        for phrase, value in phrases:
+            self._by_first[phrase[0]].append((phrase, value))
+
+    def found(self, words: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], T]]:
+        """Every (phrase, value) whose phrase `words` contains, once per occurrence."""
+        for i, word in enumerate(words):
+            for phrase, value in self._by_first.get(word, ()):
+                if words[i : i + len(phrase)] == phrase:
+                    yield phrase, value
+
+
 def _phrases(values: list[str]) -> tuple[tuple[str, ...], ...]:
     return tuple(tuple(lemmas(v)) for v in values if lemmas(v))
 
@@ -84,6 +106,7 @@ def _phrases(values: list[str]) -> tuple[tuple[str, ...], ...]:
 class Retriever:
     def __init__(self, kb: KnowledgeBase, topics: list[Topic]):
         self.topics = topics
+        self.topic_phrases = PhraseIndex([(p, i) for i, t in enumerate(topics) for p in t.patient_words])
         self.passages = [
             Passage(procedure, key, block, tuple(lemmas(block.full_text)))
             for procedure in kb.procedures
@@ -112,15 +135,13 @@ class Retriever:
 
     def topics_in(self, words: tuple[str, ...]) -> list[Topic]:
         """Topics the question is about; a longer phrase wins ("drink alcohol" over "drink")."""
-        found: list[tuple[int, Topic]] = []
-        for topic in self.topics:
-            longest = max((len(p) for p in topic.patient_words if contains(words, p)), default=0)
-            if longest:
-                found.append((longest, topic))
-        if not found:
+        longest: dict[int, int] = {}
+        for phrase, index in self.topic_phrases.found(tuple(words)):
+            longest[index] = max(longest.get(index, 0), len(phrase))
+        if not longest:
             return []
-        best = max(length for length, _ in found)
-        return [topic for length, topic in found if length == best]
+        best = max(longest.values())
+        return [self.topics[i] for i in sorted(longest) if longest[i] == best]
 
     def question_words(self, question: str, naming: frozenset[str]) -> tuple[str, ...]:
         """The lemmas that say what is asked: the asking sentences' (actions/questions.py),

@@ -25,7 +25,7 @@ from sklearn.feature_extraction._stop_words import ENGLISH_STOP_WORDS
 
 from actions.knowledge_base import KnowledgeBase, Procedure
 from actions.lemmas import common_words, lemmas
-from actions.retrieval import Topic, contains
+from actions.retrieval import PhraseIndex, Topic
 
 DESCRIBED = "described_procedure"  # the entity, one per candidate, valued with its code
 PROFILE_SECTIONS = ("summary", "purpose")
@@ -74,8 +74,8 @@ class DescriptionIndex:
                      for words in self.profiles.values() for w in words}
         self.weight = {w: math.log(count / n) for w, n in frequency.items()}
         self.rare = math.log(count / 2)
-        self.topics = [(t.patient_words, frozenset(w for phrase in t.document_words for w in phrase))
-                       for t in topics]
+        self.topic_phrases = PhraseIndex([(phrase, frozenset(w for words in t.document_words for w in words))
+                                          for t in topics for phrase in t.patient_words])
 
     def word_groups(self, text: str) -> list[frozenset[str]]:
         """The message's describing words, one group per word, and one per topic that
@@ -88,11 +88,9 @@ class DescriptionIndex:
         """The topics' phrases of everyday words only in the message ("put under"), each
         with its topic's document words."""
         words = content_words(text)
-        said = tuple(lemmas(text))
-        for patient_words, document_words in self.topics:
-            for phrase in patient_words:
-                if contains(said, phrase) and not words & set(phrase):
-                    yield phrase, document_words
+        for phrase, document_words in dict.fromkeys(self.topic_phrases.found(tuple(lemmas(text)))):
+            if not words & set(phrase):
+                yield phrase, document_words
 
     def naming_words(self, text: str, code: str) -> frozenset[str]:
         """The words of the message that describe procedure `code`: like its name, they

@@ -90,3 +90,11 @@ def test_words_with_another_meaning_are_not_topics(search, question, section):
 )
 def test_general_section_questions_get_the_whole_section(search, question, section):
     assert search(question, "62290", section) is None
+
+
+def test_a_phrase_is_found_wherever_and_as_often_as_the_question_has_it():
+    index = retrieval.PhraseIndex([(("drink",), "drink"), (("drink", "alcohol"), "alcohol"), (("drive",), "drive")])
+    words = ("can", "i", "drink", "alcohol", "and", "drink", "coffee")
+    assert list(index.found(words)) == [(("drink",), "drink"), (("drink", "alcohol"), "alcohol"), (("drink",), "drink")]
+    assert list(index.found(("drink",))) == [(("drink",), "drink")]  # a longer phrase is not read past the end
+    assert list(index.found(("i", "walk"))) == []

@@ -10,7 +10,7 @@ was a third of the Rasa server's time per message (docs/performance.md). Here:
 - the conversations this process saved last stay in memory; on a message only
   the conversation's newest event id is read, and the events are read again only
   when someone else (another replica, `make purge`) changed them;
-- saving writes the new events without counting the stored ones first;
+- saving writes the new events in one statement, without counting the stored ones first;
 - a new conversation is written once, at the end of its first turn, not also
   when Rasa creates it (Rasa writes its first `action_listen` alone, after
   counting the events stored for it: a third of a one-message visit's tracker
@@ -105,10 +105,11 @@ class SQLTrackerStore(RasaSQLTrackerStore):
                 new = events
             else:
                 new = list(self._additional_events(session, tracker))
-            rows = [self._row(tracker.sender_id, event) for event in new]
-            session.add_all(rows)
-            session.flush()  # gives the rows their ids
-            newest = rows[-1].id if rows else (recent[0] if recent else None)
+            if new:  # one statement for all rows, not the ORM's one per row
+                session.execute(self.SQLEvent.__table__.insert(), [self._row(tracker.sender_id, event) for event in new])
+                newest = session.execute(self._newest_event_id_query, {"sender_id": tracker.sender_id}).scalar()
+            else:
+                newest = recent[0] if recent else None
             session.commit()
         # A session started in this turn: Rasa reads back only the new session.
         if newest is None or any(isinstance(event, SessionStarted) for event in events[1:]):
@@ -117,10 +118,11 @@ class SQLTrackerStore(RasaSQLTrackerStore):
         if len(self._recent) > RECENT_CONVERSATIONS:
             self._recent.popitem(last=False)
 
-    def _row(self, sender_id: Text, event: Event) -> Any:
+    @staticmethod
+    def _row(sender_id: Text, event: Event) -> Dict[Text, Any]:
         """The row Rasa's SQLTrackerStore.save writes for `event`."""
         data = event.as_dict()
-        return self.SQLEvent(
+        return dict(
             sender_id=sender_id,
             type_name=event.type_name,
             timestamp=data.get("timestamp"),

@@ -33,15 +33,10 @@ def recent_states(tracker: DialogueStateTracker, domain: Domain, count: int) -> 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=True)
 class RecentTurnsRulePolicy(RulePolicy):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._longest: Optional[tuple[int, int]] = None  # (id of the lookup, its longest rule)
-
     def _longest_rule(self) -> int:
-        if self._longest is None or self._longest[0] != id(self.lookup):
-            keys = [*self.lookup.get(RULES, {}), *self.lookup.get(RULES_FOR_LOOP_UNHAPPY_PATH, {})]
-            self._longest = (id(self.lookup), max((len(self._rule_key_to_state(key)) for key in keys), default=1))
-        return self._longest[1]
+        # Rasa caches each key's states (_rule_key_to_state): a few microseconds a call.
+        keys = [*self.lookup.get(RULES, {}), *self.lookup.get(RULES_FOR_LOOP_UNHAPPY_PATH, {})]
+        return max((len(self._rule_key_to_state(key)) for key in keys), default=1)
 
     def _prediction_states(
         self,

@@ -1,8 +1,7 @@
 """The policy that reads only the turns a rule can reach predicts what Rasa's RulePolicy does."""
 
-from pathlib import Path
-
 import pytest
+import yaml
 from rasa.core.policies.rule_policy import RulePolicy
 from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
@@ -13,8 +12,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.importers.importer import TrainingDataImporter
 
 from components.rule_policy import RecentTurnsRulePolicy, recent_states
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.conftest import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -26,8 +24,9 @@ def policies(tmp_path_factory):
     trackers = TrainingDataGenerator(importer.get_stories(), domain, augmentation_factor=0).generate()
     storage = LocalModelStorage(tmp_path_factory.mktemp("storage"))
     context = ExecutionContext(GraphSchema({}), "test")
-    config = {**RulePolicy.get_default_config(), "core_fallback_threshold": 0.3,
-              "core_fallback_action_name": "action_default_fallback", "enable_fallback_prediction": True}
+    settings, = (p for p in yaml.safe_load((ROOT / "config.yml").read_text())["policies"]
+                 if p["name"] == "components.rule_policy.RecentTurnsRulePolicy")
+    config = {**RulePolicy.get_default_config(), **{k: v for k, v in settings.items() if k != "name"}}
     rasa_policy = RulePolicy.create(config, storage, Resource("rules"), context)
     rasa_policy.train(trackers, domain)
     ours = RecentTurnsRulePolicy(dict(config), storage, Resource("rules"), context, lookup=rasa_policy.lookup)

@@ -14,12 +14,13 @@ from __future__ import annotations
 from typing import Any, Dict, List, Text
 
 import numpy as np
+import scipy.sparse
 from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
-from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from rasa.utils.tensorflow.constants import RANKING_LENGTH
@@ -38,8 +39,7 @@ class BlendedClassifier(LogisticRegressionClassifier):
 
     def process(self, messages: List[Message]) -> List[Message]:
         # A message without features (an empty text) keeps DIET's reading.
-        featured = [m for m in messages
-                    if m.get_sparse_features(TEXT)[1] is not None or m.get_dense_features(TEXT)[1] is not None]
+        featured = [m for m in messages if _sentence_features(m)]
         if not featured:
             return messages
         probabilities = self.clf.predict_proba(self._create_X(featured))
@@ -52,6 +52,18 @@ class BlendedClassifier(LogisticRegressionClassifier):
             message.set("intent", ranking[0], add_to_output=True)
             message.set("intent_ranking", ranking, add_to_output=True)
         return messages
+
+    def _create_X(self, messages: List[Message]) -> scipy.sparse.csr_matrix:
+        """Rasa's rows (the sparse sentence features, then the dense ones, each in the order
+        the featurizers added them) without combining each message's sequence features,
+        which Rasa's `get_sparse_features` does too: that was two thirds of this
+        component's time."""
+        rows = []
+        for message in messages:
+            features = _sentence_features(message)
+            blocks = [f.features for f in features if f.is_sparse()] + [f.features for f in features if f.is_dense()]
+            rows.append(scipy.sparse.hstack([scipy.sparse.csr_matrix(b) for b in blocks]))
+        return scipy.sparse.vstack(rows)
 
     def persist(self) -> None:
         with self._model_storage.write_to(self._resource) as model_dir:
@@ -67,3 +79,7 @@ class BlendedClassifier(LogisticRegressionClassifier):
             component.clf.classes_ = arrays["classes"]
         component.clf.n_features_in_ = component.clf.coef_.shape[1]
         return component
+
+
+def _sentence_features(message: Message) -> list:
+    return [f for f in message.features if f.attribute == TEXT and f.type == FEATURE_TYPE_SENTENCE]

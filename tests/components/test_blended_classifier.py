@@ -7,6 +7,7 @@ import pytest
 from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
+from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
 from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
 from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
@@ -29,8 +30,10 @@ def pipeline(tmp_path_factory):
     storage = LocalModelStorage(storage_path)
     context = ExecutionContext(GraphSchema({}), "test")
     tokenizer = WhitespaceTokenizer(WhitespaceTokenizer.get_default_config())
-    featurizer = CountVectorsFeaturizer.create(
-        CountVectorsFeaturizer.get_default_config(), storage, Resource("words"), context)
+    # Words and character n-grams, as in config.yml: two featurizers' features to line up.
+    featurizers = [CountVectorsFeaturizer.create({**CountVectorsFeaturizer.get_default_config(), **config},
+                                                 storage, Resource(name), context)
+                   for name, config in (("words", {}), ("chars", {"analyzer": "char_wb", "max_ngram": 4}))]
 
     def classifier(**config):
         return BlendedClassifier.create({**BlendedClassifier.get_default_config(), **config},
@@ -38,21 +41,28 @@ def pipeline(tmp_path_factory):
 
     data = TrainingData([Message(data={TEXT: t, INTENT: i}) for i, texts in EXAMPLES.items() for t in texts])
     tokenizer.process_training_data(data)
-    featurizer.train(data)
-    featurizer.process_training_data(data)
+    for featurizer in featurizers:
+        featurizer.train(data)
+        featurizer.process_training_data(data)
     blend = classifier()
     blend.train(data)
 
-    def read(text, diet_ranking, **config):
-        message = Message(data={TEXT: text, INTENT: diet_ranking[0], INTENT_RANKING_KEY: diet_ranking})
+    def featured(text, **data):
+        message = Message(data={TEXT: text, **data})
         tokenizer.process([message])
-        featurizer.process([message])
+        for featurizer in featurizers:
+            featurizer.process([message])
+        return message
+
+    def read(text, diet_ranking, **config):
+        message = featured(text, **{INTENT: diet_ranking[0], INTENT_RANKING_KEY: diet_ranking})
         model = blend if not config else classifier(**config)
         model.clf = blend.clf
-        regression = blend.clf.predict_proba(blend._create_X([message]))[0]
+        # The regression on the rows Rasa's own classifier makes.
+        regression = blend.clf.predict_proba(LogisticRegressionClassifier._create_X(blend, [message]))[0]
         return model.process([message])[0], dict(zip(blend.clf.classes_, regression))
 
-    return data, blend, read, lambda: BlendedClassifier.load(
+    return data, blend, read, featured, lambda: BlendedClassifier.load(
         BlendedClassifier.get_default_config(), storage, Resource("blend"), context), storage_path
 
 
@@ -76,6 +86,15 @@ def test_diet_alone_decides_the_intents_it_is_trusted_with(pipeline):
     by_name = {r["name"]: r["confidence"] for r in trusted.get(INTENT_RANKING_KEY)}
     assert by_name["urgent_emergency"] == 0.0
     assert trusted.get(INTENT)["name"] == "ask_risks"
+
+
+def test_the_regression_reads_the_rows_rasas_classifier_makes(pipeline):
+    # Only the sentence features, in the featurizers' order: the same matrix, column for column.
+    _, blend, _, featured, *_ = pipeline
+    messages = [featured(text) for text in ("is recovery safe", "when can i drive after it", "xyz")]
+    ours, rasas = blend._create_X(messages), LogisticRegressionClassifier._create_X(blend, messages)
+    assert ours.shape == rasas.shape == (3, blend.clf.coef_.shape[1])
+    assert (ours != rasas).nnz == 0
 
 
 def test_a_message_without_features_keeps_diets_reading(pipeline):
@@ -107,7 +126,7 @@ print(logging.getLevelName(logging.getLogger().level))
 
 
 def test_the_stored_regression_reads_as_trained_and_leaves_the_log_alone(pipeline):
-    data, blend, _, load, storage_path = pipeline
+    data, blend, _, _, load, storage_path = pipeline
     loaded = load()
     features = blend._create_X(data.training_examples)
     assert list(loaded.clf.classes_) == list(blend.clf.classes_)

@@ -29,7 +29,7 @@ from components.token_rewriter import TokenRewriter
 
 PLACEHOLDER = "procedurename"
 ROOT = Path(__file__).resolve().parent.parent
-# Built from the knowledge base by `make train` (config.yml: SpacyNLP's `model`).
+# Built from the knowledge base by `make train` (config.yml: the spaCy component's `model`).
 SPACY_PIPELINE = ROOT / "models" / "spacy_pipeline"
 NLU_DATA = ROOT / "data" / "nlu"  # what `make train` trains the classifier on
 

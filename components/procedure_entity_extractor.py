@@ -22,7 +22,7 @@ from components.procedure_descriptions import DESCRIBED, DescriptionIndex
 
 
 @DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False, model_from="SpacyNLP"
+    DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False, model_from="SpacyPipelineLoadedOnce"
 )
 class ProcedureEntityExtractor(SpacyEntityExtractor):
     @staticmethod

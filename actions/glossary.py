@@ -21,6 +21,7 @@ import textstat
 import yaml
 from pydantic import BaseModel, Field, ValidationError
 
+from actions import yaml_files
 from actions.knowledge_base import DEFAULT_DIRECTORY, KnowledgeBaseError, Procedure
 from actions.lemmas import WORD_PROBABILITIES, english_words, lemma
 from components.typos import one_typo_variants
@@ -207,7 +208,7 @@ def describe_missing(missing: dict[str, dict[str, list[str]]]) -> str:
 def load(directory: Path | str = DEFAULT_DIRECTORY) -> Glossary:
     path = Path(directory) / GLOSSARY_FILE
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml_files.safe_load(path.read_text(encoding="utf-8"))
         parsed = GlossaryFile.parse_obj(data)
     except (OSError, yaml.YAMLError, ValidationError) as error:
         raise KnowledgeBaseError(f"{path}: cannot read the glossary: {error}") from None

@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, Field, ValidationError, validator
 
+from actions import yaml_files
 from actions.document_parser import (
     DocumentError,
     DocumentFormat,
@@ -113,7 +114,7 @@ class KnowledgeBase:
 
 def _read_yaml(path: Path) -> dict:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml_files.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as error:
         raise KnowledgeBaseError(f"{path}: cannot read: {error}") from None
     if not isinstance(data, dict):

@@ -11,6 +11,7 @@ import json
 import re
 from functools import lru_cache
 from pathlib import Path
+from typing import Iterator
 
 import spacy_lookups_data
 
@@ -37,15 +38,30 @@ def _word_sets() -> tuple[frozenset[str], frozenset[str]]:
     down (tests/actions/test_lemmas.py checks it), so only its head is parsed: the
     70,000 real words, in 0.2 s instead of 1.2 s (each server's start)."""
     real, common = [], []
-    for entry in TABLE_ENTRY.finditer(gzip.decompress(WORD_PROBABILITIES.read_bytes())):
-        probability = float(entry[2])
+    for word, probability in _most_common_first():
         if probability <= MIN_LOG_PROBABILITY:
             break
-        word = json.loads(b'"' + entry[1] + b'"') if b"\\" in entry[1] else entry[1].decode()
         real.append(word)
         if probability > COMMON_LOG_PROBABILITY:
             common.append(word)
     return frozenset(real), frozenset(common)
+
+
+def _most_common_first() -> Iterator[tuple[str, float]]:
+    """(word, log probability) from WORD_PROBABILITIES, decompressed only as far as it is
+    read: its head is 2 of its 30 MB (0.15 s less at each server's start)."""
+    with gzip.open(WORD_PROBABILITIES) as table:
+        text = b""
+        while chunk := table.read(1 << 20):
+            text += chunk
+            parsed = 0
+            for entry in TABLE_ENTRY.finditer(text):
+                if entry.end() == len(text):  # its number may go on in the next chunk
+                    break
+                word = json.loads(b'"' + entry[1] + b'"') if b"\\" in entry[1] else entry[1].decode()
+                yield word, float(entry[2])
+                parsed = entry.end()
+            text = text[parsed:]
 
 
 def english_words() -> frozenset[str]:

@@ -17,6 +17,7 @@ from typing import Iterable
 import textstat
 import yaml
 
+from actions import yaml_files
 from actions.document_parser import Block, DocumentError, ParsedDocument, Section, parse_document
 from actions.glossary import Glossary
 from actions.knowledge_base import DEFAULT_DIRECTORY, KnowledgeBase, KnowledgeBaseError, Procedure
@@ -66,7 +67,7 @@ def load(kb: KnowledgeBase, directory: Path | str = DEFAULT_DIRECTORY) -> PlainV
     folder = Path(directory) / PLAIN_DIRECTORY
     reviewed_path = folder / REVIEWED_FILE
     try:
-        reviewed = (yaml.safe_load(reviewed_path.read_text(encoding="utf-8")) or {}).get("reviewed") or {}
+        reviewed = (yaml_files.safe_load(reviewed_path.read_text(encoding="utf-8")) or {}).get("reviewed") or {}
     except FileNotFoundError:
         reviewed = {}
     except (OSError, yaml.YAMLError) as error:

@@ -16,11 +16,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Generic, Iterator, TypeVar
 
-import yaml
 from rank_bm25 import BM25Okapi
 from sklearn.feature_extraction._stop_words import ENGLISH_STOP_WORDS
 
-from actions import knowledge_base
+from actions import knowledge_base, yaml_files
 from actions.document_parser import Block
 from actions.knowledge_base import KnowledgeBase, Procedure
 from actions.lemmas import english_words, lemmas
@@ -213,7 +212,7 @@ class Retriever:
 
 
 def load_topics(path: Path) -> list[Topic]:
-    entries = yaml.safe_load(path.read_text(encoding="utf-8"))["topics"]
+    entries = yaml_files.safe_load(path.read_text(encoding="utf-8"))["topics"]
     return [
         Topic(e["name"], _phrases(e["patient_words"]), _phrases(e["document_words"]))
         for e in entries

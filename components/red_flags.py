@@ -18,10 +18,9 @@ from pathlib import Path
 
 import regex  # the `regex` module: like `re`, plus typo-tolerant {e<=1} groups
 import spacy
-import yaml
 from medspacy.context import ConText, ConTextRule
 
-from actions import knowledge_base
+from actions import knowledge_base, yaml_files
 from actions.lemmas import english_words
 from components.typos import one_typo_variants
 
@@ -106,7 +105,7 @@ def _compile(patterns: list[str]) -> list[regex.Pattern]:
 
 class RedFlagMatcher:
     def __init__(self, path: Path | str = DEFAULT_PATH, kb: knowledge_base.KnowledgeBase | None = None):
-        config = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        config = yaml_files.safe_load(Path(path).read_text(encoding="utf-8"))
         values = placeholders(config, kb or knowledge_base.default())
 
         def patterns(listed: list[str]) -> list[regex.Pattern]:

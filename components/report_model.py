@@ -18,10 +18,11 @@ import json
 from pathlib import Path
 
 import numpy as np
-import yaml
 from scipy.sparse import hstack
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+
+from actions import yaml_files
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "data" / "safety" / "examples"
 # Words and word runs say who and when ("my mum", "what if", "since yesterday"); character
@@ -40,9 +41,9 @@ def examples(folder: Path) -> tuple[list[tuple[str, str]], list[str]]:
     """The reports (text, tier) and the benign messages of every set under `folder`."""
     reports, benign = [], []
     for urgent in sorted(folder.glob("*/urgent_reports.yml")):
-        reports += [(r["text"], r["tier"]) for r in yaml.safe_load(urgent.read_text())["reports"]]
+        reports += [(r["text"], r["tier"]) for r in yaml_files.safe_load(urgent.read_text())["reports"]]
         benign += [m["text"] for m in
-                   yaml.safe_load((urgent.parent / "benign_symptom_words.yml").read_text())["messages"]]
+                   yaml_files.safe_load((urgent.parent / "benign_symptom_words.yml").read_text())["messages"]]
     return reports, benign
 
 

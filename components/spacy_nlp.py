@@ -28,8 +28,8 @@ class SpacyPipelineLoadedOnce(SpacyNLP):
         cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
         execution_context: ExecutionContext,
     ) -> SpacyPipelineLoadedOnce:
-        node = execution_context.graph_schema.nodes[execution_context.node_name]
-        if node.fn == "provide":
+        node = execution_context.graph_schema.nodes.get(execution_context.node_name)
+        if node is None or node.fn == "provide":  # None: created outside a graph, as Rasa's
             return super().create(config, model_storage, resource, execution_context)
         # The node that runs messages through the pipeline: it gets the pipeline as
         # `process`'s `model` argument (model_from above).

@@ -13,4 +13,4 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # a PyYAML built withou
 
 
 def safe_load(text: str) -> Any:
-    return yaml.load(text, Loader=_LOADER)  # noqa: S506 (a safe loader)
+    return yaml.load(text, Loader=_LOADER)

@@ -52,7 +52,7 @@ def wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout: float
         # Timeout: with several Sanic workers, the socket accepts before a worker serves.
         except (requests.ConnectionError, requests.Timeout):
             pass
-        time.sleep(0.1)  # often: the benchmark's start time is when this sees the server up
+        time.sleep(0.1)  # `make bench` times the start until this sees the server up
     raise RuntimeError(f"{url} not up after {timeout}s:\n{log.read_text()[-3000:]}")
 
 

@@ -1,5 +1,6 @@
 """Fixtures for the end-to-end tests: the real servers, started by scripts/local_servers.py."""
 
+import asyncio
 import time
 from typing import Callable, Iterator
 
@@ -32,3 +33,14 @@ def eventually(check: Callable[[], bool], timeout: float, what: str) -> None:
         if time.monotonic() > deadline:
             pytest.fail(f"not after {timeout} s: {what}")
         time.sleep(0.2)
+
+
+def parses(texts: list[str]) -> list[dict]:
+    """What the trained model makes of each text, loaded afresh as the Rasa server loads it."""
+    from rasa.core.agent import load_agent  # TensorFlow: only for the tests that parse
+
+    async def parse_all():
+        agent = await load_agent(model_path=str(MODEL))
+        return [await agent.parse_message(text) for text in texts]
+
+    return asyncio.run(parse_all())

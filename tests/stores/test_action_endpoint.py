@@ -1,11 +1,15 @@
 """The Rasa server keeps one connection to the action server open across messages
 (stores/action_endpoint.py), through the real servers."""
 
+import asyncio
+import json
 import uuid
 
 import psutil
 import pytest
 from rasa.core.actions.action import RemoteAction
+from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
 from rasa.utils.endpoints import EndpointConfig
 
 from scripts.local_servers import GUARD_OFF, TOKEN, Assistant, action_server, rasa_server, started
@@ -56,3 +60,28 @@ def test_remote_actions_get_the_keep_alive_endpoint_once_installed(endpoint):
     else:
         assert isinstance(action.action_endpoint, action_endpoint.KeepAliveEndpoint)
         assert RemoteAction("x", endpoint).action_endpoint is action.action_endpoint
+
+
+def test_requests_carry_the_values_the_standard_json_writes():
+    # What the action server reads: the conversation's events with their confidences
+    # to the last digit, curly quotes, emoji and slashes.
+    ranking = [{"name": f"intent_{i}", "confidence": 1 / (i + 1.37)} for i in range(10)]
+    events = [
+        ActionExecuted("action_listen"),
+        UserUttered("what’s the risk of a discogram? “scared” 😟 and/or pain at 3 a.m.",
+                    {"name": "ask_risks", "confidence": 0.9984988593788287},
+                    [{"entity": "procedure", "value": "62290", "start": 20, "end": 29, "confidence": None}],
+                    parse_data={"intent_ranking": ranking}),
+        SlotSet("procedure", "62290"),
+        BotUttered("Lumbar discography (discogram), CPT 62290: infection is rare (1/1000)."),
+    ]
+    state = DialogueStateTracker.from_events("patient/1", events).current_state(EventVerbosity.ALL)
+    endpoint = action_endpoint.KeepAliveEndpoint(EndpointConfig("http://127.0.0.1:1/webhook"), 2.5)
+
+    async def serialised() -> str:
+        async with endpoint.session() as session:
+            written = session.json_serialize(state)
+            await session.close()
+            return written
+
+    assert json.loads(asyncio.run(serialised())) == json.loads(json.dumps(state))

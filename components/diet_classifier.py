@@ -56,11 +56,11 @@ class PredictionDIET(DIET):
         model.run_eagerly = False
         model.run_inference(predict_data_example)  # traces the prediction graph, once
         model.prediction_graph = model._tf_predict_step.get_concrete_function()
-        model.prediction_signature = tf.nest.flatten(model.prediction_graph.structured_input_signature)
+        model.prediction_signature = tuple(tf.nest.flatten(model.prediction_graph.structured_input_signature))
         return model
 
     prediction_graph: Optional[Any] = None
-    prediction_signature: List[tf.TensorSpec] = []
+    prediction_signature: Tuple[tf.TensorSpec, ...] = ()
 
     def _rasa_predict(self, batch_in: Tuple[np.ndarray, ...]) -> Dict[Text, Any]:
         graph = self.prediction_graph
@@ -78,7 +78,7 @@ class PredictionDIET(DIET):
         return super()._rasa_predict(batch_in)
 
 
-def _fits(batch_in: Tuple[np.ndarray, ...], signature: List[tf.TensorSpec]) -> bool:
+def _fits(batch_in: Tuple[np.ndarray, ...], signature: Tuple[tf.TensorSpec, ...]) -> bool:
     """Whether the arrays are those the graph was traced for: as many, each of its dtype and shape."""
     return len(batch_in) == len(signature) and all(
         array.dtype == spec.dtype.as_numpy_dtype and spec.shape.is_compatible_with(array.shape)
@@ -95,7 +95,7 @@ class QuickLoadingDIETClassifier(DIETClassifier):
         return PredictionDIET
 
     def _predict(self, message: Message) -> Optional[Dict[Text, Any]]:
-        batch = prediction_batch(message, self.component_config[FEATURIZERS]) if self.model else None
+        batch = prediction_batch(message, self.component_config[FEATURIZERS]) if self.model is not None else None
         if batch is None:
             return super()._predict(message)
         return self.model._rasa_predict(batch)  # Rasa's run_inference of a batch of one returns it

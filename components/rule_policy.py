@@ -23,7 +23,7 @@ def recent_states(tracker: DialogueStateTracker, domain: Domain, count: int) -> 
     """The last `count` of `tracker.past_states(domain)` (all slots, no turn hidden:
     RulePolicy's reading), without the states of the turns before them. The events are
     replayed as `tracker.generate_all_prior_trackers()` replays them, from one list of
-    applied events (working that list out was a quarter of the policy's time)."""
+    applied events (working that list out twice was a quarter of the policy's time)."""
     events = tracker.applied_events()
     first = sum(isinstance(event, ActionExecuted) for event in events) + 1 - count
     prior, turn, states = tracker.init_copy(), 0, []

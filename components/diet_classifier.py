@@ -35,6 +35,8 @@ from rasa.utils.tensorflow.constants import FEATURIZERS
 from rasa.utils.tensorflow.model_data import RasaModelData
 from rasa.utils.tensorflow.models import RasaModel
 
+from components.sparse_blocks import side_by_side
+
 
 class PredictionDIET(DIET):
     @classmethod
@@ -124,10 +126,7 @@ def prediction_batch(message: Message, featurizers: List[Text]) -> Optional[Tupl
 def _sparse_values(matrices: List[scipy.sparse.spmatrix]) -> List[np.ndarray]:
     """Indices (example 0, row, column), values and shape of the matrices side by side,
     entries in the order scipy.sparse.hstack puts them (Rasa's `_scipy_matrix_to_values`)."""
-    blocks = [matrix.tocoo() for matrix in matrices]
-    offsets = np.cumsum([0, *(block.shape[1] for block in blocks)])
-    rows = np.concatenate([block.row for block in blocks]).astype(np.int64)
-    columns = np.concatenate([block.col + offset for block, offset in zip(blocks, offsets)]).astype(np.int64)
-    indices = np.stack([np.zeros_like(rows), rows, columns], axis=1)
-    values = np.concatenate([block.data for block in blocks]).astype(np.float32)
-    return [indices, values, np.array([1, blocks[0].shape[0], offsets[-1]], dtype=np.int64)]
+    matrix = side_by_side(matrices)
+    rows, columns = matrix.row.astype(np.int64), matrix.col.astype(np.int64)
+    return [np.stack([np.zeros_like(rows), rows, columns], axis=1), matrix.data.astype(np.float32),
+            np.array([1, *matrix.shape], dtype=np.int64)]

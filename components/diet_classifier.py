@@ -1,25 +1,22 @@
-"""Rasa's DIETClassifier, loaded for answering without building its training graph.
+"""Rasa's DIETClassifier, answering from a prediction graph saved at training.
 
 Rasa 3.6 loads a DIET model by first training it on one example (`RasaModel.load`:
-"need to train on 1 example to build weights of the correct size"), which traces
-the whole training graph: 5 of the Rasa server's ~15 s start. Answering needs only
-the prediction graph: here the saved weights are restored as the first prediction
-creates them (TensorFlow's deferred restoration) and the optimizer's are skipped.
-The prediction graph is also traced without AutoGraph: its Python code has no
-control flow on tensor values, and converting its source took 2.6 of the 3.3 s
-that tracing takes.
+"need to train on 1 example to build weights of the correct size"), which traces the
+whole training graph, and then traces the prediction graph: seconds of the Rasa
+server's start. Here training also saves the traced prediction graph with its weights
+(a TensorFlow SavedModel beside Rasa's files), and answering loads only that: no Keras
+model is built. Finetuning, and a model saved without the graph, load Rasa's way.
 
-Each message is then predicted without Rasa's batching machinery: its features go
-straight into the arrays that Rasa's would make of a batch of one (a third of DIET's
-time per message), and into the traced graph without TensorFlow's checks of its
-arguments against the graph's signature (another 0.5 ms), which these arrays match by
-construction. The same arrays and predictions to the last digit
-(tests/components/test_diet_classifier.py); training, and loading for finetuning,
-are Rasa's own.
+Each message is predicted without Rasa's batching machinery: its features go straight
+into the arrays that Rasa's would make of a batch of one (a third of DIET's time per
+message), and into the graph without TensorFlow's checks of its arguments against the
+graph's signature (another 0.5 ms), which these arrays match by construction. The same
+arrays and predictions to the last digit (tests/components/test_diet_classifier.py).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Dict, List, Optional, Text, Tuple, Type
 
 import numpy as np
@@ -34,50 +31,55 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.utils.tensorflow.constants import FEATURIZERS
 from rasa.utils.tensorflow.model_data import RasaModelData
 from rasa.utils.tensorflow.models import RasaModel
+from rasa.utils.train_utils import create_data_generators
 
 from components.sparse_blocks import side_by_side
 
 
 class PredictionDIET(DIET):
-    @classmethod
-    def load(
-        cls, model_file_name: Text, model_data_example: RasaModelData,
-        predict_data_example: Optional[RasaModelData] = None, finetune_mode: bool = False,
-        *args: Any, **kwargs: Any,
-    ) -> RasaModel:
-        if finetune_mode or predict_data_example is None:
-            return super().load(model_file_name, model_data_example, predict_data_example, finetune_mode,
-                                *args, **kwargs)
-        model = cls(*args, **kwargs)
-        model.load_weights(model_file_name).expect_partial()
-        # The weights are created, and take the saved values, in an eager first prediction.
-        # Created inside the traced function, they made TensorFlow trace it twice (0.25 s
-        # more at start than this).
-        model.run_eagerly = True
-        model.run_inference(predict_data_example)
-        model.run_eagerly = False
-        model.run_inference(predict_data_example)  # traces the prediction graph, once
-        model.prediction_graph = model._tf_predict_step.get_concrete_function()
-        model.prediction_signature = tuple(tf.nest.flatten(model.prediction_graph.structured_input_signature))
-        return model
-
-    prediction_graph: Optional[Any] = None
-    prediction_signature: Tuple[tf.TensorSpec, ...] = ()
+    """Rasa's DIET, its prediction graph traced without AutoGraph: its Python code has no
+    control flow on tensor values, and converting its source took 2.6 of the 3.3 s that
+    tracing takes."""
 
     def _rasa_predict(self, batch_in: Tuple[np.ndarray, ...]) -> Dict[Text, Any]:
-        graph = self.prediction_graph
-        if graph is not None and _fits(batch_in, self.prediction_signature):
-            # What tf.function's call ends in, after its checks of the arguments.
-            outputs = tf_utils.sync_to_numpy_or_python_type(
-                graph._call_flat([tf.constant(array) for array in batch_in], graph.captured_inputs))
-            if DIAGNOSTIC_DATA in outputs:
-                outputs[DIAGNOSTIC_DATA] = self._empty_lists_to_none_in_dict(outputs[DIAGNOSTIC_DATA])
-            return outputs
         if self._tf_predict_step is None and not self._run_eagerly:
             # As Rasa's RasaModel._rasa_predict makes it, but with autograph off.
             self._tf_predict_step = tf.function(
                 self.predict_step, input_signature=self._dynamic_signature(batch_in), autograph=False)
         return super()._rasa_predict(batch_in)
+
+
+def save_prediction_graph(model: PredictionDIET, predict_data_example: RasaModelData, path: Path) -> None:
+    """Traces the model's prediction graph on an example and saves it with its weights."""
+    model.run_inference(predict_data_example)
+    graph = tf.Module()
+    graph.weights = list(model.variables)
+    graph.predict = model._tf_predict_step
+    tf.saved_model.save(graph, str(path))
+
+
+class SavedPredictionGraph:
+    """DIET's prediction graph as training saved it, called as Rasa's model is."""
+
+    def __init__(self, path: Path) -> None:
+        self._saved = tf.saved_model.load(str(path))  # holds the weights: the graph refers to them weakly
+        self._graph = self._saved.predict.get_concrete_function()
+        self._signature = tuple(tf.nest.flatten(self._graph.structured_input_signature))
+
+    def run_inference(self, model_data: RasaModelData) -> Dict[Text, Any]:
+        """One message's prediction, its arrays made by Rasa's batching (RasaModel.run_inference)."""
+        batches, _ = create_data_generators(model_data=model_data, batch_sizes=1, epochs=1, shuffle=False)
+        return self.predict(next(iter(batches))[0])
+
+    def predict(self, batch_in: Tuple[np.ndarray, ...]) -> Dict[Text, Any]:
+        if not _fits(batch_in, self._signature):
+            raise ValueError(f"DIET's saved graph takes {self._signature}: this message's arrays do not fit it")
+        # What tf.function's call ends in, after its checks of the arguments.
+        outputs = tf_utils.sync_to_numpy_or_python_type(
+            self._graph._call_flat([tf.constant(array) for array in batch_in], self._graph.captured_inputs))
+        if DIAGNOSTIC_DATA in outputs:
+            outputs[DIAGNOSTIC_DATA] = RasaModel._empty_lists_to_none_in_dict(outputs[DIAGNOSTIC_DATA])
+        return outputs
 
 
 def _fits(batch_in: Tuple[np.ndarray, ...], signature: Tuple[tf.TensorSpec, ...]) -> bool:
@@ -96,11 +98,36 @@ class QuickLoadingDIETClassifier(DIETClassifier):
     def model_class() -> Type[RasaModel]:
         return PredictionDIET
 
+    def persist(self) -> None:
+        super().persist()
+        if isinstance(self.model, PredictionDIET):
+            with self._model_storage.write_to(self._resource) as model_path:
+                save_prediction_graph(self.model, _text_only(self._data_example, self.label_key),
+                                      _graph_path(model_path, self.__class__))
+
+    @classmethod
+    def _load_model(cls, entity_tag_specs: List[Any], label_data: RasaModelData, config: Dict[Text, Any],
+                    data_example: Dict[Text, Any], model_path: Path, finetune_mode: bool = False) -> Any:
+        if not finetune_mode and _graph_path(model_path, cls).is_dir():
+            return SavedPredictionGraph(_graph_path(model_path, cls))
+        return super()._load_model(entity_tag_specs, label_data, config, data_example, model_path, finetune_mode)
+
     def _predict(self, message: Message) -> Optional[Dict[Text, Any]]:
-        batch = prediction_batch(message, self.component_config[FEATURIZERS]) if self.model is not None else None
-        if batch is None:
-            return super()._predict(message)
-        return self.model._rasa_predict(batch)  # Rasa's run_inference of a batch of one returns it
+        if isinstance(self.model, SavedPredictionGraph):
+            batch = prediction_batch(message, self.component_config[FEATURIZERS])
+            if batch is not None:
+                return self.model.predict(batch)
+        return super()._predict(message)
+
+
+def _graph_path(model_path: Path, component: type) -> Path:
+    return model_path / f"{component.__name__}.prediction_graph"
+
+
+def _text_only(data_example: Dict[Text, Any], label_key: Optional[Text]) -> RasaModelData:
+    """The data example's text features: what a prediction is given (Rasa's `_load_model_class`)."""
+    return RasaModelData(label_key=label_key, data={name: features for name, features in data_example.items()
+                                                     if TEXT in name})
 
 
 def prediction_batch(message: Message, featurizers: List[Text]) -> Optional[Tuple[np.ndarray, ...]]:

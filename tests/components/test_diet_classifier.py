@@ -1,12 +1,12 @@
-"""DIET loaded without its training graph, and given each message's arrays directly,
-predicts exactly what Rasa's own loading and batching do."""
+"""DIET answered from the prediction graph saved at training, each message given its arrays
+directly, predicts exactly what Rasa's own loading and batching do."""
 
 import numpy as np
 from rasa.nlu.classifiers.diet_classifier import DIET, DIETClassifier
 
 from bench.nlu import HELDOUT, examples
 from components import diet_classifier
-from components.diet_classifier import PredictionDIET, QuickLoadingDIETClassifier
+from components.diet_classifier import QuickLoadingDIETClassifier, SavedPredictionGraph
 from tests.conftest import parses
 
 TEXTS = [text for _, text, _ in examples(HELDOUT / "nlu.yml")][:150] + [
@@ -20,14 +20,23 @@ def rankings(texts):
 def test_the_same_predictions_as_rasas_loading_and_batching(monkeypatch):
     quick = rankings(TEXTS)
     monkeypatch.setattr(QuickLoadingDIETClassifier, "model_class", staticmethod(lambda: DIET))
+    monkeypatch.setattr(QuickLoadingDIETClassifier, "_load_model", classmethod(DIETClassifier._load_model.__func__))
     monkeypatch.setattr(QuickLoadingDIETClassifier, "_predict", DIETClassifier._predict)
     assert rankings(TEXTS) == quick
 
 
+def test_answering_builds_no_keras_model(monkeypatch):
+    def no_keras_model(*args, **kwargs):
+        raise AssertionError("a Keras DIET was built to answer")
+
+    monkeypatch.setattr(DIET, "__init__", no_keras_model)
+    assert [parse["intent"]["name"] for parse in parses(["what are the risks of a discogram?"])] == ["ask_risks"]
+
+
 def test_each_message_gets_the_arrays_rasas_batching_makes(monkeypatch):
     batches, built = [], []
-    predict, build = PredictionDIET._rasa_predict, diet_classifier.prediction_batch
-    monkeypatch.setattr(PredictionDIET, "_rasa_predict", lambda model, batch: batches.append(batch) or predict(model, batch))
+    predict, build = SavedPredictionGraph.predict, diet_classifier.prediction_batch
+    monkeypatch.setattr(SavedPredictionGraph, "predict", lambda graph, batch: batches.append(batch) or predict(graph, batch))
     monkeypatch.setattr(diet_classifier, "prediction_batch", lambda *args: built.append(build(*args)) or built[-1])
     parses(TEXTS)
     ours = batches[:]
@@ -35,7 +44,7 @@ def test_each_message_gets_the_arrays_rasas_batching_makes(monkeypatch):
     batches.clear()
     monkeypatch.setattr(QuickLoadingDIETClassifier, "_predict", DIETClassifier._predict)
     parses(TEXTS)
-    assert len(ours) == len(batches) == len(TEXTS) + 2  # and the two predictions that load the model
+    assert len(ours) == len(batches) == len(TEXTS)
     for mine, rasas in zip(ours, batches):
         assert [(a.dtype, a.shape) for a in mine] == [(a.dtype, a.shape) for a in rasas]
         assert all(np.array_equal(a, b) for a, b in zip(mine, rasas))

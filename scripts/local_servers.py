@@ -20,6 +20,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 RASA = ROOT / ".venv" / "bin" / "rasa"
+PYTHON = ROOT / ".venv" / "bin" / "python"
 MODEL = ROOT / "models" / "assistant.tar.gz"
 ENDPOINTS = ROOT / "endpoints.yml"
 REST_ONLY = "channels.rest.RestInput:\n"  # credentials.yml text: the REST channel alone
@@ -184,7 +185,7 @@ def rasa_server(
     credentials_file = workdir / f"{name}-credentials.yml"
     credentials_file.write_text(credentials)
     return Server(
-        [str(RASA), "run", "--model", str(model), "--port", str(port),
+        [str(PYTHON), "-m", "scripts.rasa_without_jax", "run", "--model", str(model), "--port", str(port),
          "--endpoints", str(endpoints), "--credentials", str(credentials_file),
          "--enable-api", "--auth-token", TOKEN],
         url, f"{url}/", workdir / f"{name}.log",

@@ -65,9 +65,9 @@ class MakeRun:
         pytest.fail(f"make run not up after {timeout}s:\n{self.output.read_text()[-3000:]}")
 
     def pids(self, program):
-        """The pids of `rasa run` (program "rasa") or `rasa run actions` started by make run."""
+        """The pids of the Rasa server (program "rasa") or `rasa run actions` started by make run."""
         pattern = {
-            "rasa": f"rasa run --model .* --port {self.ports['RASA_PORT']}",
+            "rasa": f"rasa_without_jax run --model .* --port {self.ports['RASA_PORT']}",
             "actions": f"rasa run actions --port {self.ports['ACTIONS_PORT']}",
         }[program]
         found = [int(pid) for pid in

@@ -24,11 +24,11 @@ import scipy.sparse
 import tensorflow as tf
 from keras.utils import tf_utils
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.nlu.classifiers.diet_classifier import DIET, DIETClassifier
+from rasa.nlu.classifiers.diet_classifier import DIET, LABEL_KEY, DIETClassifier
 from rasa.shared.constants import DIAGNOSTIC_DATA
 from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, FEATURE_TYPE_SEQUENCE, TEXT
 from rasa.shared.nlu.training_data.message import Message
-from rasa.utils.tensorflow.constants import FEATURIZERS
+from rasa.utils.tensorflow.constants import FEATURIZERS, INTENT_CLASSIFICATION
 from rasa.utils.tensorflow.model_data import RasaModelData
 from rasa.utils.tensorflow.models import RasaModel
 from rasa.utils.train_utils import create_data_generators
@@ -109,7 +109,11 @@ class QuickLoadingDIETClassifier(DIETClassifier):
     def _load_model(cls, entity_tag_specs: List[Any], label_data: RasaModelData, config: Dict[Text, Any],
                     data_example: Dict[Text, Any], model_path: Path, finetune_mode: bool = False) -> Any:
         if not finetune_mode and _graph_path(model_path, cls).is_dir():
-            return SavedPredictionGraph(_graph_path(model_path, cls))
+            graph = SavedPredictionGraph(_graph_path(model_path, cls))
+            # TensorFlow builds the graph's runtime at its first call (0.26 s): at the start,
+            # then, not at the first patient's message.
+            graph.run_inference(_text_only(data_example, LABEL_KEY if config[INTENT_CLASSIFICATION] else None))
+            return graph
         return super()._load_model(entity_tag_specs, label_data, config, data_example, model_path, finetune_mode)
 
     def _predict(self, message: Message) -> Optional[Dict[Text, Any]]:

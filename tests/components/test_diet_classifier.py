@@ -39,12 +39,14 @@ def test_each_message_gets_the_arrays_rasas_batching_makes(monkeypatch):
     monkeypatch.setattr(SavedPredictionGraph, "predict", lambda graph, batch: batches.append(batch) or predict(graph, batch))
     monkeypatch.setattr(diet_classifier, "prediction_batch", lambda *args: built.append(build(*args)) or built[-1])
     parses(TEXTS)
-    ours = batches[:]
+    # The first call is at loading, on the model's data example: the graph is ready before a message comes.
+    ours = batches[1:]
     assert len(built) == len(TEXTS) and all(batch is not None for batch in built)
     batches.clear()
     monkeypatch.setattr(QuickLoadingDIETClassifier, "_predict", DIETClassifier._predict)
     parses(TEXTS)
-    assert len(ours) == len(batches) == len(TEXTS)
-    for mine, rasas in zip(ours, batches):
+    rasas_batches = batches[1:]
+    assert len(ours) == len(rasas_batches) == len(TEXTS)
+    for mine, rasas in zip(ours, rasas_batches):
         assert [(a.dtype, a.shape) for a in mine] == [(a.dtype, a.shape) for a in rasas]
         assert all(np.array_equal(a, b) for a, b in zip(mine, rasas))

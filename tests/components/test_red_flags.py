@@ -108,6 +108,9 @@ def test_a_question_that_also_reports_is_flagged(matcher):
         "I have had the weakness in my leg for a long time, will the procedure help it?",
         "my foot tingled a bit during the procedure, it went away, nothing now",
         "The bruise isn't getting bigger, can I use ice?",
+        "nobody has noticed any fever since the spacer, when can I swim?",
+        "I had a fever two weeks ago with the flu, all better now. Still ok for Friday?",
+        "some clear fluid came out on day 2 but it dried up, can I take the plaster off?",
     ],
 )
 def test_a_symptom_negated_past_or_someone_elses_is_not_reported(matcher, message):
@@ -128,6 +131,10 @@ def test_a_symptom_negated_past_or_someone_elses_is_not_reported(matcher, messag
         "im really confused, my report says 62264, what kind of procedure is that",
         "is it gonna be agony lol",
         "I've checked my temp twice a day since the discogram and it's never been above 98.6",
+        "this billing stuff is making me feverish",
+        "the waiting music almost gave me a seizure",
+        "I'm paralysed by the choice of procedures",
+        "choking on all the jargon in this leaflet",
     ],
 )
 def test_an_allergy_a_normal_reading_or_a_figure_of_speech_is_no_red_flag(matcher, message):
@@ -176,6 +183,10 @@ def test_a_symptom_told_or_asked_about_with_a_report_is_a_symptom_now(matcher, m
         ("in case i feel weak in my legs later, who do i call?", "emergency"),
         ("in the case of chest pain after the op, which number do I call?", "emergency"),
         ("I'm scared of being paralyzed. Could the nucleoplasty damage my nerves?", "emergency"),
+        # a condition that says "started" or "can't" still only asks
+        ("hypothetically, if my wound started oozing pus on holiday, who would I call?", "care_team"),
+        ("what should I do if I can't breathe well after the sedation?", "emergency"),
+        ("say the site gets red and swollen next week, do I phone?", "care_team"),
     ],
 )
 def test_a_symptom_asked_about_is_conditional(matcher, message, tier):
@@ -244,6 +255,14 @@ def test_a_symptom_asked_about_is_conditional(matcher, message, tier):
         ("I keep almost passing out when I stand", "fainting_confusion"),
         # the anesthetic wearing off is when it began, not a symptom that is over
         ("since the anesthesia wore off i cant catch my breath", "breathing_allergy"),
+        # "can't ... without" reports what follows
+        ("I can't sit up without getting a pounding headache, it's fine lying flat", "positional_headache"),
+        ("38.4 on the thermometer since the op", "fever_chills"),
+        ("stiff neck and a fevr and the lights hurt my eyes", "meningitis_sudden_headache"),
+        ("blood is spurting from the needle hole and I can't get it to stop", "heavy_bleeding"),
+        ("I've been so lightheaded today since the nucleoplasty", "dizziness"),
+        ("I have urticaria since the dye", "rash_hives"),
+        ("lost control of my waterworks since I got home", "bladder_bowel_control"),
     ],
 )
 def test_a_report_now_is_escalated_whatever_else_the_message_says(matcher, message, flag):

@@ -49,7 +49,7 @@ DEV = ROOT / "tests" / "dev"  # written like the sealed set; its misses may be r
 DEV_SETS = {"dev": DEV}
 # Red-flag pairs written like the sealed pairs by helpers that saw only the documents,
 # then read to improve the patterns; now also the learned red-flag net's training examples.
-EXAMPLE_SAFETY = {f"examples {n}": ROOT / "data" / "safety" / "examples" / f"set_{n}" for n in (1, 2, 3, 4)}
+EXAMPLE_SAFETY = {f"examples {n}": ROOT / "data" / "safety" / "examples" / f"set_{n}" for n in (1, 2, 3, 4, 5)}
 # Sealed red-flag pairs (2026-12-02 and 2026-12-07): only their counts are kept.
 SEALED_SAFETY = {"sealed": SEALED / "safety", "sealed 2": SEALED / "safety_2"}
 SAFETY = ROOT / "tests" / "safety"

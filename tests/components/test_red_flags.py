@@ -111,6 +111,9 @@ def test_a_question_that_also_reports_is_flagged(matcher):
         "nobody has noticed any fever since the spacer, when can I swim?",
         "I had a fever two weeks ago with the flu, all better now. Still ok for Friday?",
         "some clear fluid came out on day 2 but it dried up, can I take the plaster off?",
+        "I have had neither chest pain nor any shortness of breath, may I sing in the choir?",
+        "a tv show had a patient who went all confused after sedation, is that real?",
+        "plasters give me hives, can they use paper tape?",
     ],
 )
 def test_a_symptom_negated_past_or_someone_elses_is_not_reported(matcher, message):
@@ -135,6 +138,7 @@ def test_a_symptom_negated_past_or_someone_elses_is_not_reported(matcher, messag
         "the waiting music almost gave me a seizure",
         "I'm paralysed by the choice of procedures",
         "choking on all the jargon in this leaflet",
+        "my head will explode with all these forms",
     ],
 )
 def test_an_allergy_a_normal_reading_or_a_figure_of_speech_is_no_red_flag(matcher, message):
@@ -187,6 +191,7 @@ def test_a_symptom_told_or_asked_about_with_a_report_is_a_symptom_now(matcher, m
         ("hypothetically, if my wound started oozing pus on holiday, who would I call?", "care_team"),
         ("what should I do if I can't breathe well after the sedation?", "emergency"),
         ("say the site gets red and swollen next week, do I phone?", "care_team"),
+        ("in the event of chest discomfort at home, do I call an ambulance?", "emergency"),
     ],
 )
 def test_a_symptom_asked_about_is_conditional(matcher, message, tier):
@@ -263,6 +268,14 @@ def test_a_symptom_asked_about_is_conditional(matcher, message, tier):
         ("I've been so lightheaded today since the nucleoplasty", "dizziness"),
         ("I have urticaria since the dye", "rash_hives"),
         ("lost control of my waterworks since I got home", "bladder_bowel_control"),
+        ("since this morning I can not control the urine", "bladder_bowel_control"),
+        ("I couldn't feel the towel on my bottom when I dried off, still numb", "leg_weakness_numbness"),
+        ("my chest has felt tight and heavy for half an hour", "chest_pain"),
+        ("she does not know me, she asks who I am", "fainting_confusion"),
+        ("T 38.9 and rigors tonight", "fever_chills"),
+        ("dizzy 2 days now since the op", "dizziness"),
+        ("it hurts to wee since the procedure", "urinary_symptoms"),
+        ("my pain was a 4 before, now it's a 9", "severe_new_pain_vomiting"),
     ],
 )
 def test_a_report_now_is_escalated_whatever_else_the_message_says(matcher, message, flag):

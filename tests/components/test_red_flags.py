@@ -276,6 +276,9 @@ def test_a_symptom_asked_about_is_conditional(matcher, message, tier):
         ("dizzy 2 days now since the op", "dizziness"),
         ("it hurts to wee since the procedure", "urinary_symptoms"),
         ("my pain was a 4 before, now it's a 9", "severe_new_pain_vomiting"),
+        # a cue of the past or of a habit reaches only a few words, or stops at "otherwise"
+        ("my legs are numb, otherwise all fine now", "leg_weakness_numbness"),
+        ("the new antibiotic gives me a rash and my lips are swelling up", "breathing_allergy"),
     ],
 )
 def test_a_report_now_is_escalated_whatever_else_the_message_says(matcher, message, flag):

@@ -15,7 +15,7 @@ and written to bench/results/nlu.json:
 - the development set (tests/dev/, the sealed set until 2026-12-04): the same figures,
   and its misses, which may guide changes (`python -m bench.nlu --dev` runs it alone);
 - the benign and red-flag sets (tests/safety/): urgent recall, right tier, false alarms;
-  the three example pairs (data/safety/examples/, development pairs until they became
+  the example pairs (data/safety/examples/, development pairs until they became
   the learned red-flag net's training examples: figures on them are training figures), whose
   misses may be read; and the sealed pairs (tests/sealed/safety/, safety_2/): the same
   figures, counts only. Each was written by a helper that saw only the documents;
@@ -49,7 +49,8 @@ DEV = ROOT / "tests" / "dev"  # written like the sealed set; its misses may be r
 DEV_SETS = {"dev": DEV}
 # Red-flag pairs written like the sealed pairs by helpers that saw only the documents,
 # then read to improve the patterns; now also the learned red-flag net's training examples.
-EXAMPLE_SAFETY = {f"examples {n}": ROOT / "data" / "safety" / "examples" / f"set_{n}" for n in (1, 2, 3, 4, 5)}
+EXAMPLE_SAFETY = {f"examples {folder.name.removeprefix('set_')}": folder
+                  for folder in sorted((ROOT / "data" / "safety" / "examples").glob("set_*"))}
 # Sealed red-flag pairs (2026-12-02 and 2026-12-07): only their counts are kept.
 SEALED_SAFETY = {"sealed": SEALED / "safety", "sealed 2": SEALED / "safety_2"}
 SAFETY = ROOT / "tests" / "safety"

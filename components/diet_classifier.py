@@ -108,8 +108,9 @@ class QuickLoadingDIETClassifier(DIETClassifier):
     @classmethod
     def _load_model(cls, entity_tag_specs: List[Any], label_data: RasaModelData, config: Dict[Text, Any],
                     data_example: Dict[Text, Any], model_path: Path, finetune_mode: bool = False) -> Any:
-        if not finetune_mode and _graph_path(model_path, cls).is_dir():
-            graph = SavedPredictionGraph(_graph_path(model_path, cls))
+        graph_path = _graph_path(model_path, cls)
+        if not finetune_mode and graph_path.is_dir():
+            graph = SavedPredictionGraph(graph_path)
             # TensorFlow builds the graph's runtime at its first call (0.26 s): at the start,
             # then, not at the first patient's message.
             graph.run_inference(_text_only(data_example, LABEL_KEY if config[INTENT_CLASSIFICATION] else None))

@@ -46,6 +46,13 @@ ELLIPTICAL_MAX_WORDS = 4
 # An unsure reading this confident of a section question is answered as one, in a
 # conversation already about a procedure (the fallback threshold is 0.4, config.yml).
 FOLLOW_UP_MIN = 0.2
+# Between the classifier's likeliest section questions, the document decides too: each
+# one's confidence plus this much of how well the question's words fit that section
+# (retrieval.section_fit): "will it be in a hospital or an outpatient clinic?" is the
+# setting, whose bullet names both. Development set: 270 -> 274 of 306 single questions,
+# none lost (docs/performance.md).
+SECTION_FIT_WEIGHT = 0.4
+SECTIONS_WEIGHED = 3
 # A description right after a procedure's name: "the Racz with the catheter", up to the
 # next punctuation mark, conjunction or question word ("... and what are the risks").
 BESIDE_NAME = re.compile(
@@ -213,6 +220,18 @@ def likely_section(tracker: Tracker) -> str | None:
     return None
 
 
+def best_fitting_section(tracker: Tracker, procedure: Procedure, key: str) -> str:
+    """Of the section questions the message most likely is, the one that its words and
+    the classifier's confidence together make likeliest (SECTION_FIT_WEIGHT)."""
+    ranking = [(i["name"][len(SECTION_INTENT_PREFIX):], i.get("confidence") or 0.0)
+               for i in tracker.latest_message.get("intent_ranking") or []
+               if (i.get("name") or "").startswith(SECTION_INTENT_PREFIX)][:SECTIONS_WEIGHED]
+    if key not in (k for k, _ in ranking):
+        return key  # not the classifier's reading (a button, a follow-up's section)
+    fit = retrieval.default().section_fit(typed_text(tracker), procedure, naming_words(tracker, procedure))
+    return max(ranking, key=lambda k_c: k_c[1] + SECTION_FIT_WEIGHT * fit.get(k_c[0], 0.0))[0]
+
+
 def likely_follow_up(tracker: Tracker) -> str | None:
     """The section question an unsure reading most likely is, in a conversation
     already about a procedure: "will he go home the same day?" after an answer on
@@ -354,6 +373,8 @@ class ActionAnswerSection(Action):
             )
             return [SlotSet("section", section_key or OVERVIEW), SlotSet("awaiting_procedure", True)]
 
+        if len(procedures) == 1 and intent == SECTION_INTENT_PREFIX + (section_key or ""):
+            section_key = best_fitting_section(tracker, procedures[0], section_key)
         more = None
         for procedure in procedures:
             more = self._answer(dispatcher, kb, tracker, procedure, section_key, single=len(procedures) == 1)

@@ -192,6 +192,22 @@ class Retriever:
                            words, None, minimum=MIN_SCORE) if words else None
         return found.section_key if found else None
 
+    def section_fit(
+        self, question: str, procedure: Procedure, naming: frozenset[str] = frozenset()
+    ) -> dict[str, float]:
+        """How well the question's words fit each section of the procedure's document: its
+        best passage's score, the best-fitting section's as 1 (none if no word is shared)."""
+        words = [w for w in self.question_words(question, naming) if w not in self.generic]
+        if not words:
+            return {}
+        scores = self.bm25.get_scores(self._terms(words))
+        best: dict[str, float] = {}
+        for i, passage in enumerate(self.passages):
+            if passage.procedure is procedure:
+                best[passage.section_key] = max(best.get(passage.section_key, 0.0), scores[i])
+        top = max(best.values(), default=0.0)
+        return {key: score / top for key, score in best.items()} if top > 0 else {}
+
     def _best(
         self, candidates: list[int], query: list[str], section_key: str | None, minimum: float
     ) -> Match | None:

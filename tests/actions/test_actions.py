@@ -34,7 +34,7 @@ def recorded(path):
     return sqlite3.connect(path).execute("SELECT kind, intent, procedure, section, question FROM feedback").fetchall()
 
 
-def tracker(intent, text="", entities=(), events=(), other_topics=(), described=(), **slots):
+def tracker(intent, text="", entities=(), events=(), other_topics=(), described=(), ranking=(), **slots):
     return Tracker(
         sender_id="patient",
         slots={"procedure": None, "section": None, "awaiting_procedure": None, "more_to_show": None, **slots},
@@ -44,6 +44,7 @@ def tracker(intent, text="", entities=(), events=(), other_topics=(), described=
             "entities": [{"entity": "procedure", "value": v} for v in entities]
             + [{"entity": "other_topic", "value": v} for v in other_topics]
             + [{"entity": "described_procedure", "value": v} for v in described],
+            "intent_ranking": [{"name": name, "confidence": confidence} for name, confidence in ranking],
         },
         events=list(events),
         paused=False,
@@ -78,6 +79,23 @@ def test_falls_back_to_the_procedure_of_the_conversation():
     messages, _ = run(ActionAnswerSection(), tracker("ask_duration", "how long", procedure="62264"))
     assert "Epidural adhesiolysis (Racz procedure), CPT 62264 — How long it takes:" in messages[0]["text"]
     assert "The procedure typically takes about 1 to 2 hours." in messages[0]["text"]
+
+
+WHERE_DONE = "will the nucleoplasty be in a hospital or an outpatient clinic?"
+
+
+def test_an_unsure_reading_is_answered_from_the_section_the_words_fit():
+    ranking = [("ask_recovery", 0.45), ("ask_setting", 0.35), ("ask_risks", 0.1)]
+    messages, events = run(ActionAnswerSection(), tracker("ask_recovery", WHERE_DONE, ["62287"], ranking=ranking))
+    assert "CPT 62287 — Where it is done:" in messages[0]["text"]
+    assert SlotSet("section", "setting") in events
+
+
+def test_a_sure_reading_keeps_its_section():
+    ranking = [("ask_recovery", 0.9), ("ask_setting", 0.05)]
+    messages, events = run(ActionAnswerSection(), tracker("ask_recovery", WHERE_DONE, ["62287"], ranking=ranking))
+    assert "CPT 62287 — Recovery:" in messages[0]["text"]
+    assert SlotSet("section", "recovery") in events
 
 
 def test_a_procedure_named_in_the_message_wins_over_the_conversation():

@@ -98,3 +98,12 @@ def test_a_phrase_is_found_wherever_and_as_often_as_the_question_has_it():
     assert list(index.found(words)) == [(("drink",), "drink"), (("drink", "alcohol"), "alcohol"), (("drink",), "drink")]
     assert list(index.found(("drink",))) == [(("drink",), "drink")]  # a longer phrase is not read past the end
     assert list(index.found(("i", "walk"))) == []
+
+
+def test_section_fit_ranks_the_sections_by_the_question_words():
+    kb, retriever = knowledge_base.default(), retrieval.default()
+    fit = retriever.section_fit("will the nucleoplasty be in a hospital or an outpatient clinic?", kb.get("62287"))
+    assert fit["setting"] == 1.0
+    assert all(score < 1.0 for key, score in fit.items() if key != "setting")
+    # no word of the question besides the name and the asking words: nothing to weigh
+    assert retriever.section_fit("tell me about the nucleoplasty", kb.get("62287")) == {}

@@ -27,6 +27,8 @@ def codes(index, text):
         ("the diagnostic spine procedure with anesthesia", "01935"),
         ("the sedation for my spine imaging", "01935"),
         ("the spacer between my vertebrae", "+22870"),
+        # the Racz also injects contrast, but not into the discs: not a close second
+        ("the one where they inject contrast into my discs", "62290"),
         # everyday words for what the documents say (question_topics.yml)
         ("getting put under for the scan of my spine", "01935"),
         ("how long are you under for the diagnostic spine thing", "01935"),  # "under" in a phrase

@@ -114,6 +114,15 @@ def test_a_question_that_also_reports_is_flagged(matcher):
         "I have had neither chest pain nor any shortness of breath, may I sing in the choir?",
         "a tv show had a patient who went all confused after sedation, is that real?",
         "plasters give me hives, can they use paper tape?",
+        # 2026-12-08
+        "could a fever be caused by the dye? just asking before Friday",
+        "I ran a temperature the night after but it was gone by breakfast, do I tell the nurse?",
+        "some tingling in my toes that afternoon, faded by the evening",
+        "I got a rash from amoxicillin as a kid, please note it",
+        "my gym buddy fainted after his back injection, is that common?",
+        "Read an article about people losing bladder control after spine injections, does it happen?",
+        "my foot has tingled since my disc slipped last summer, will the decompression help?",
+        "I've had numb toes for a couple of months, is that why they want the spacer?",
     ],
 )
 def test_a_symptom_negated_past_or_someone_elses_is_not_reported(matcher, message):
@@ -279,6 +288,23 @@ def test_a_symptom_asked_about_is_conditional(matcher, message, tier):
         # a cue of the past or of a habit reaches only a few words, or stops at "otherwise"
         ("my legs are numb, otherwise all fine now", "leg_weakness_numbness"),
         ("the new antibiotic gives me a rash and my lips are swelling up", "breathing_allergy"),
+        # 2026-12-08: words of a sixth development pair's writers
+        ("I can't feel the paper when I wipe down there since the racz", "leg_weakness_numbness"),
+        ("the bit you sit on has gone dead since the discogram", "leg_weakness_numbness"),
+        ("his right foot just stopped working on the stairs", "leg_weakness_numbness"),
+        ("mum slid off the chair and was out for about 30 seconds", "fainting_confusion"),
+        ("dad has become more and more disoriented since lunch", "fainting_confusion"),
+        ("I keep blanking out and coming to on the floor", "fainting_confusion"),
+        ("her words are coming out all jumbled", "stroke_signs"),
+        ("the lump by the incision is ballooning and getting bigger", "site_infection"),
+        ("light headed for three days, can't shake it", "dizziness"),
+        ("tengo fiebre since the nucleoplasty", "fever_chills"),
+        ("it's stabbing now and way worse than yesterday", "severe_new_pain_vomiting"),
+        ("numb patch on my tummy since the spacer", "new_numbness_tingling"),
+        ("my wee is hard to get started since the racz", "urinary_symptoms"),
+        ("my head aches when I sit at the table and it goes away when I lie down", "positional_headache"),
+        # "a question about" reaches its topic, not the rest of the message
+        ("a question about parking, oh and I passed out in the shower earlier", "fainting_confusion"),
     ],
 )
 def test_a_report_now_is_escalated_whatever_else_the_message_says(matcher, message, flag):

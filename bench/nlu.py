@@ -12,8 +12,9 @@ and written to bench/results/nlu.json:
   and conversations, urgent recall, off-topic questions not answered. Only its
   counts are kept: its misses are never written or shown, so that nothing is tuned
   on it;
-- the development set (tests/dev/, the sealed set until 2026-12-04): the same figures,
-  and its misses, which may guide changes (`python -m bench.nlu --dev` runs it alone);
+- the development sets (tests/dev/, the sealed set until 2026-12-04, and tests/dev_2/): the
+  same figures, and their misses, which may guide changes (`python -m bench.nlu --dev` runs
+  them alone);
 - the benign and red-flag sets (tests/safety/): urgent recall, right tier, false alarms;
   the example pairs (data/safety/examples/, development pairs until they became
   the learned red-flag net's training examples: figures on them are training figures), whose
@@ -44,9 +45,10 @@ from scripts.local_servers import GUARD_OFF, ROOT, Assistant, running_assistant
 HELDOUT = ROOT / "tests" / "heldout"
 SEALED = ROOT / "tests" / "sealed"  # measured only: its misses are never looked at
 DEV = ROOT / "tests" / "dev"  # written like the sealed set; its misses may be read
-# Development sets: helper-written like the sealed set (the earlier sealed set became one;
-# the two before it are training data now, data/nlu/sections/).
-DEV_SETS = {"dev": DEV}
+# Development sets: helper-written like the sealed set (tests/dev was the sealed set until
+# 2026-12-04, tests/dev_2 was written on 2026-12-08; the two before them are training data
+# now, data/nlu/sections/).
+DEV_SETS = {"dev": DEV, "dev 2": ROOT / "tests" / "dev_2"}
 # Red-flag pairs written like the sealed pairs by helpers that saw only the documents,
 # then read to improve the patterns; now also the learned red-flag net's training examples.
 EXAMPLE_SAFETY = {f"examples {folder.name.removeprefix('set_')}": folder

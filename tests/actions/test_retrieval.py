@@ -70,6 +70,7 @@ def test_costs_and_scheduling_are_in_no_document(search):
         ("walk me through what happens during nucleoplasty", "procedure_steps"),  # not about walking
         ("does nucleoplasty carry a risk of paralysis", "risks"),  # not about carrying things
         ("will it work for my pain", "benefits"),  # not about going back to work
+        ("is nucleoplasty done at the hospital or in a doctor's office?", "setting"),  # nor is an office
     ],
 )
 def test_words_with_another_meaning_are_not_topics(search, question, section):

@@ -187,16 +187,21 @@ class Retriever:
         self, question: str, procedure: Procedure, naming: frozenset[str] = frozenset()
     ) -> str | None:
         """The section of the procedure's document that the question's words fit best."""
-        words = [w for w in self.question_words(question, naming) if w not in self.generic]
-        found = self._best([i for i, p in enumerate(self.passages) if p.procedure is procedure],
-                           words, None, minimum=MIN_SCORE) if words else None
-        return found.section_key if found else None
+        scores = self._section_scores(question, procedure, naming)
+        best = max(scores, key=scores.get, default=None)
+        return best if best is not None and scores[best] >= MIN_SCORE else None
 
     def section_fit(
         self, question: str, procedure: Procedure, naming: frozenset[str] = frozenset()
     ) -> dict[str, float]:
-        """How well the question's words fit each section of the procedure's document: its
-        best passage's score, the best-fitting section's as 1 (none if no word is shared)."""
+        """How well the question's words fit each section of the procedure's document, the
+        best-fitting section's as 1 (none if no word is shared)."""
+        scores = self._section_scores(question, procedure, naming)
+        top = max(scores.values(), default=0.0)
+        return {key: score / top for key, score in scores.items()} if top > 0 else {}
+
+    def _section_scores(self, question: str, procedure: Procedure, naming: frozenset[str]) -> dict[str, float]:
+        """Each section's best passage score (BM25) for the question's specific words, in document order."""
         words = [w for w in self.question_words(question, naming) if w not in self.generic]
         if not words:
             return {}
@@ -205,8 +210,7 @@ class Retriever:
         for i, passage in enumerate(self.passages):
             if passage.procedure is procedure:
                 best[passage.section_key] = max(best.get(passage.section_key, 0.0), scores[i])
-        top = max(best.values(), default=0.0)
-        return {key: score / top for key, score in best.items()} if top > 0 else {}
+        return best
 
     def _best(
         self, candidates: list[int], query: list[str], section_key: str | None, minimum: float
